@@ -1,0 +1,445 @@
+#include "envelope.hpp"
+
+#include <msgpack.hpp>
+
+#include "protocol.hpp"
+
+namespace clossyne {
+namespace {
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+namespace f = proto::f;
+
+void pack_str(Packer& p, std::string_view s) {
+  p.pack_str(static_cast<uint32_t>(s.size()));
+  p.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+void pack_bin(Packer& p, std::string_view s) {
+  p.pack_bin(static_cast<uint32_t>(s.size()));
+  p.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+void pack_opt_bin(Packer& p, const std::optional<std::string>& s) {
+  if (s) {
+    pack_bin(p, *s);
+  } else {
+    p.pack_nil();
+  }
+}
+
+void pack_shard_info(Packer& p, const ShardInfo& s) {
+  p.pack_map(6);
+  pack_str(p, "id");
+  p.pack(s.id);
+  pack_str(p, "lo");
+  pack_bin(p, s.lo);
+  pack_str(p, "hi");
+  pack_opt_bin(p, s.hi);
+  pack_str(p, "epoch");
+  p.pack(s.epoch);
+  pack_str(p, "seed");
+  p.pack(s.seed);
+  pack_str(p, "keys");
+  p.pack(s.keys);
+}
+
+void pack_op(Packer& p, const Op& op) {
+  uint32_t n = 3;  // v, id, op
+  n += op.key.has_value() + op.value.has_value() + op.end.has_value() + op.limit.has_value();
+  n += !op.keys.empty() + !op.pairs.empty() + !op.batch.empty() + op.shard.has_value();
+  n += op.shard.has_value() /* epoch */ + !op.worker.empty() + !op.shards.empty();
+  p.pack_map(n);
+  pack_str(p, f::kV);
+  p.pack(op.version);
+  pack_str(p, f::kId);
+  p.pack(op.id);
+  pack_str(p, f::kOp);
+  pack_str(p, op.op);
+  if (op.key) pack_str(p, f::kKey), pack_bin(p, *op.key);
+  if (op.value) pack_str(p, f::kValue), pack_bin(p, *op.value);
+  if (op.end) pack_str(p, f::kEnd), pack_bin(p, *op.end);
+  if (op.limit) pack_str(p, f::kLimit), p.pack(*op.limit);
+  if (!op.keys.empty()) {
+    pack_str(p, f::kKeys);
+    p.pack_array(static_cast<uint32_t>(op.keys.size()));
+    for (const auto& k : op.keys) pack_bin(p, k);
+  }
+  if (!op.pairs.empty()) {
+    pack_str(p, f::kPairs);
+    p.pack_array(static_cast<uint32_t>(op.pairs.size()));
+    for (const auto& [k, v] : op.pairs) {
+      p.pack_array(2);
+      pack_bin(p, k);
+      pack_bin(p, v);
+    }
+  }
+  if (!op.batch.empty()) {
+    pack_str(p, f::kOps);
+    p.pack_array(static_cast<uint32_t>(op.batch.size()));
+    for (const auto& sub : op.batch) pack_op(p, sub);
+  }
+  if (op.shard) {
+    pack_str(p, f::kShard);
+    p.pack(*op.shard);
+    pack_str(p, f::kEpoch);
+    p.pack(op.epoch);
+  }
+  if (!op.worker.empty()) pack_str(p, f::kWorker), pack_str(p, op.worker);
+  if (!op.shards.empty()) {
+    pack_str(p, f::kShards);
+    p.pack_array(static_cast<uint32_t>(op.shards.size()));
+    for (const auto& s : op.shards) pack_shard_info(p, s);
+  }
+}
+
+void pack_where(Packer& p, const WhereInfo& w) {
+  p.pack_map(5);
+  pack_str(p, "shard");
+  p.pack(w.shard);
+  pack_str(p, "owner");
+  pack_str(p, w.owner);
+  pack_str(p, "path");
+  pack_str(p, w.path);
+  pack_str(p, "depth");
+  p.pack(w.depth);
+  pack_str(p, "found");
+  p.pack(w.found);
+}
+
+void pack_reply(Packer& p, const Reply& r) {
+  uint32_t n = 3;  // v, id, ok
+  n += !r.ok + r.has_value + r.n.has_value() + r.values.has_value() + r.items.has_value();
+  n += r.where.has_value() + r.is_batch + !r.op.empty() + !r.worker.empty() + !r.shards.empty();
+  p.pack_map(n);
+  pack_str(p, f::kV);
+  p.pack(proto::kVersion);
+  pack_str(p, f::kId);
+  p.pack(r.id);
+  pack_str(p, f::kOk);
+  p.pack(r.ok);
+  if (!r.ok) pack_str(p, f::kError), pack_str(p, r.error);
+  if (r.has_value) pack_str(p, f::kValue), pack_opt_bin(p, r.value);
+  if (r.n) pack_str(p, f::kN), p.pack(*r.n);
+  if (r.values) {
+    pack_str(p, f::kValues);
+    p.pack_array(static_cast<uint32_t>(r.values->size()));
+    for (const auto& v : *r.values) pack_opt_bin(p, v);
+  }
+  if (r.items) {
+    pack_str(p, f::kItems);
+    p.pack_array(static_cast<uint32_t>(r.items->size()));
+    for (const auto& [k, v] : *r.items) {
+      p.pack_array(2);
+      pack_bin(p, k);
+      pack_bin(p, v);
+    }
+  }
+  if (r.where) pack_str(p, f::kWhere), pack_where(p, *r.where);
+  if (r.is_batch) {
+    pack_str(p, f::kReplies);
+    p.pack_array(static_cast<uint32_t>(r.replies.size()));
+    for (const auto& sub : r.replies) pack_reply(p, sub);
+  }
+  if (!r.op.empty()) pack_str(p, f::kOp), pack_str(p, r.op);
+  if (!r.worker.empty()) pack_str(p, f::kWorker), pack_str(p, r.worker);
+  if (!r.shards.empty()) {
+    pack_str(p, f::kShards);
+    p.pack_array(static_cast<uint32_t>(r.shards.size()));
+    for (const auto& s : r.shards) pack_shard_info(p, s);
+  }
+}
+
+// ---- decoding -------------------------------------------------------------------------------
+
+using Obj = msgpack::object;
+
+std::string_view as_view(const Obj& o) {
+  if (o.type == msgpack::type::STR) return {o.via.str.ptr, o.via.str.size};
+  return {o.via.bin.ptr, o.via.bin.size};
+}
+bool is_bytes(const Obj& o) { return o.type == msgpack::type::STR || o.type == msgpack::type::BIN; }
+
+Status want_bytes(const Obj& o, std::string_view field, std::string& out) {
+  if (!is_bytes(o)) return Status::Error("field '" + std::string(field) + "' must be bytes or string");
+  out.assign(as_view(o));
+  return Status::Ok();
+}
+Status want_opt_bytes(const Obj& o, std::string_view field, std::optional<std::string>& out) {
+  if (o.type == msgpack::type::NIL) {
+    out.reset();
+    return Status::Ok();
+  }
+  out.emplace();
+  return want_bytes(o, field, *out);
+}
+Status want_uint(const Obj& o, std::string_view field, uint64_t& out) {
+  if (o.type != msgpack::type::POSITIVE_INTEGER)
+    return Status::Error("field '" + std::string(field) + "' must be a non-negative integer");
+  out = o.via.u64;
+  return Status::Ok();
+}
+Status want_int(const Obj& o, std::string_view field, int64_t& out) {
+  if (o.type == msgpack::type::POSITIVE_INTEGER) {
+    out = static_cast<int64_t>(o.via.u64);
+  } else if (o.type == msgpack::type::NEGATIVE_INTEGER) {
+    out = o.via.i64;
+  } else {
+    return Status::Error("field '" + std::string(field) + "' must be an integer");
+  }
+  return Status::Ok();
+}
+Status want_array(const Obj& o, std::string_view field) {
+  if (o.type != msgpack::type::ARRAY) return Status::Error("field '" + std::string(field) + "' must be an array");
+  return Status::Ok();
+}
+
+Status decode_shard_info(const Obj& o, ShardInfo& s) {
+  if (o.type != msgpack::type::MAP) return Status::Error("shard entry must be a map");
+  for (uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (!is_bytes(kv.key)) continue;
+    std::string_view k = as_view(kv.key);
+    Status st;
+    uint64_t u = 0;
+    if (k == "id") {
+      st = want_uint(kv.val, k, u);
+      s.id = static_cast<uint32_t>(u);
+    } else if (k == "lo") {
+      st = want_bytes(kv.val, k, s.lo);
+    } else if (k == "hi") {
+      st = want_opt_bytes(kv.val, k, s.hi);
+    } else if (k == "epoch") {
+      st = want_uint(kv.val, k, s.epoch);
+    } else if (k == "seed") {
+      st = want_uint(kv.val, k, s.seed);
+    } else if (k == "keys") {
+      st = want_uint(kv.val, k, s.keys);
+    }
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status decode_shards(const Obj& o, std::vector<ShardInfo>& out) {
+  if (auto st = want_array(o, f::kShards); !st.ok()) return st;
+  out.resize(o.via.array.size);
+  for (uint32_t i = 0; i < o.via.array.size; ++i) {
+    if (auto st = decode_shard_info(o.via.array.ptr[i], out[i]); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status decode_op_obj(const Obj& o, Op& op, int depth);
+
+Status decode_op_field(std::string_view k, const Obj& val, Op& op, int depth) {
+  uint64_t u = 0;
+  if (k == f::kV) {
+    Status st = want_uint(val, k, u);
+    op.version = static_cast<int>(u);
+    return st;
+  }
+  if (k == f::kId) return want_uint(val, k, op.id);
+  if (k == f::kOp) return want_bytes(val, k, op.op);
+  if (k == f::kKey) return want_opt_bytes(val, k, op.key);
+  if (k == f::kValue) return want_opt_bytes(val, k, op.value);
+  if (k == f::kEnd) return want_opt_bytes(val, k, op.end);
+  if (k == f::kLimit) {
+    if (val.type == msgpack::type::NIL) return Status::Ok();
+    Status st = want_uint(val, k, u);
+    op.limit = u;
+    return st;
+  }
+  if (k == f::kKeys) {
+    if (auto st = want_array(val, k); !st.ok()) return st;
+    op.keys.resize(val.via.array.size);
+    for (uint32_t i = 0; i < val.via.array.size; ++i) {
+      if (auto st = want_bytes(val.via.array.ptr[i], k, op.keys[i]); !st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+  if (k == f::kPairs) {
+    if (auto st = want_array(val, k); !st.ok()) return st;
+    op.pairs.resize(val.via.array.size);
+    for (uint32_t i = 0; i < val.via.array.size; ++i) {
+      const Obj& pair = val.via.array.ptr[i];
+      if (pair.type != msgpack::type::ARRAY || pair.via.array.size != 2)
+        return Status::Error("field 'pairs' must hold [key, value] arrays");
+      if (auto st = want_bytes(pair.via.array.ptr[0], k, op.pairs[i].first); !st.ok()) return st;
+      if (auto st = want_bytes(pair.via.array.ptr[1], k, op.pairs[i].second); !st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+  if (k == f::kOps) {
+    if (auto st = want_array(val, k); !st.ok()) return st;
+    if (depth > 0) return Status::Error("batches cannot nest");
+    if (val.via.array.size > proto::kMaxBatchOps) return Status::Error("batch too large");
+    op.batch.resize(val.via.array.size);
+    for (uint32_t i = 0; i < val.via.array.size; ++i) {
+      if (auto st = decode_op_obj(val.via.array.ptr[i], op.batch[i], depth + 1); !st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+  if (k == f::kShard) {
+    Status st = want_uint(val, k, u);
+    op.shard = static_cast<uint32_t>(u);
+    return st;
+  }
+  if (k == f::kEpoch) return want_uint(val, k, op.epoch);
+  if (k == f::kWorker) return want_bytes(val, k, op.worker);
+  if (k == f::kShards) return decode_shards(val, op.shards);
+  return Status::Ok();  // unknown fields are ignored, so newer clients can talk to older servers
+}
+
+Status decode_op_obj(const Obj& o, Op& op, int depth) {
+  if (o.type != msgpack::type::MAP) return Status::Error("envelope must be a msgpack map");
+  // Read the id first so that any later error can still be answered to the right request.
+  for (uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (is_bytes(kv.key) && as_view(kv.key) == f::kId && kv.val.type == msgpack::type::POSITIVE_INTEGER)
+      op.id = kv.val.via.u64;
+  }
+  for (uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (!is_bytes(kv.key)) return Status::Error("envelope field names must be strings");
+    if (auto st = decode_op_field(as_view(kv.key), kv.val, op, depth); !st.ok()) return st;
+  }
+  if (op.version != proto::kVersion)
+    return Status::Error("unsupported envelope version " + std::to_string(op.version));
+  if (op.op.empty()) return Status::Error("missing field 'op'");
+  return Status::Ok();
+}
+
+Status decode_where(const Obj& o, WhereInfo& w) {
+  if (o.type != msgpack::type::MAP) return Status::Error("field 'where' must be a map");
+  for (uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (!is_bytes(kv.key)) continue;
+    std::string_view k = as_view(kv.key);
+    uint64_t u = 0;
+    Status st;
+    if (k == "shard") {
+      st = want_uint(kv.val, k, u);
+      w.shard = static_cast<uint32_t>(u);
+    } else if (k == "owner") {
+      st = want_bytes(kv.val, k, w.owner);
+    } else if (k == "path") {
+      st = want_bytes(kv.val, k, w.path);
+    } else if (k == "depth") {
+      st = want_uint(kv.val, k, u);
+      w.depth = static_cast<uint32_t>(u);
+    } else if (k == "found") {
+      if (kv.val.type != msgpack::type::BOOLEAN) return Status::Error("'found' must be a boolean");
+      w.found = kv.val.via.boolean;
+    }
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status decode_reply_obj(const Obj& o, Reply& r, int depth);
+
+Status decode_reply_field(std::string_view k, const Obj& val, Reply& r, int depth) {
+  if (k == f::kId) return want_uint(val, k, r.id);
+  if (k == f::kOk) {
+    if (val.type != msgpack::type::BOOLEAN) return Status::Error("field 'ok' must be a boolean");
+    r.ok = val.via.boolean;
+    return Status::Ok();
+  }
+  if (k == f::kError) return want_bytes(val, k, r.error);
+  if (k == f::kValue) {
+    r.has_value = true;
+    return want_opt_bytes(val, k, r.value);
+  }
+  if (k == f::kN) {
+    int64_t n = 0;
+    Status st = want_int(val, k, n);
+    r.n = n;
+    return st;
+  }
+  if (k == f::kValues) {
+    if (auto st = want_array(val, k); !st.ok()) return st;
+    r.values.emplace(val.via.array.size);
+    for (uint32_t i = 0; i < val.via.array.size; ++i) {
+      if (auto st = want_opt_bytes(val.via.array.ptr[i], k, (*r.values)[i]); !st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+  if (k == f::kItems) {
+    if (auto st = want_array(val, k); !st.ok()) return st;
+    r.items.emplace(val.via.array.size);
+    for (uint32_t i = 0; i < val.via.array.size; ++i) {
+      const Obj& pair = val.via.array.ptr[i];
+      if (pair.type != msgpack::type::ARRAY || pair.via.array.size != 2)
+        return Status::Error("field 'items' must hold [key, value] arrays");
+      if (auto st = want_bytes(pair.via.array.ptr[0], k, (*r.items)[i].first); !st.ok()) return st;
+      if (auto st = want_bytes(pair.via.array.ptr[1], k, (*r.items)[i].second); !st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+  if (k == f::kWhere) {
+    r.where.emplace();
+    return decode_where(val, *r.where);
+  }
+  if (k == f::kReplies) {
+    if (auto st = want_array(val, k); !st.ok()) return st;
+    if (depth > 0) return Status::Error("batches cannot nest");
+    r.is_batch = true;
+    r.replies.resize(val.via.array.size);
+    for (uint32_t i = 0; i < val.via.array.size; ++i) {
+      if (auto st = decode_reply_obj(val.via.array.ptr[i], r.replies[i], depth + 1); !st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+  if (k == f::kOp) return want_bytes(val, k, r.op);
+  if (k == f::kWorker) return want_bytes(val, k, r.worker);
+  if (k == f::kShards) return decode_shards(val, r.shards);
+  return Status::Ok();
+}
+
+Status decode_reply_obj(const Obj& o, Reply& r, int depth) {
+  if (o.type != msgpack::type::MAP) return Status::Error("envelope must be a msgpack map");
+  for (uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (!is_bytes(kv.key)) return Status::Error("envelope field names must be strings");
+    if (auto st = decode_reply_field(as_view(kv.key), kv.val, r, depth); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+// Limits for untrusted input: no container or string larger than a frame could honestly carry.
+msgpack::unpack_limit input_limits(std::size_t body_size) {
+  const std::size_t n = std::min<std::size_t>(body_size, 0xffffffffu);
+  return msgpack::unpack_limit(n, n, n, n, n, 8);
+}
+
+template <typename T, typename Fn>
+Status decode_body(std::string_view body, T& out, Fn fn) {
+  if (body.size() > proto::kMaxEnvelopeBytes) return Status::Error("envelope too large");
+  try {
+    msgpack::object_handle oh =
+        msgpack::unpack(body.data(), body.size(), nullptr, nullptr, input_limits(body.size()));
+    return fn(oh.get(), out, 0);
+  } catch (const std::exception& e) {
+    return Status::Error(std::string("bad msgpack: ") + e.what());
+  }
+}
+
+}  // namespace
+
+std::string encode(const Op& op) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  pack_op(p, op);
+  return std::string(buf.data(), buf.size());
+}
+
+std::string encode(const Reply& reply) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  pack_reply(p, reply);
+  return std::string(buf.data(), buf.size());
+}
+
+Status decode(std::string_view body, Op& out) { return decode_body(body, out, decode_op_obj); }
+Status decode(std::string_view body, Reply& out) { return decode_body(body, out, decode_reply_obj); }
+
+}  // namespace clossyne

@@ -1,0 +1,91 @@
+// Envelope: the msgpack messages every Clossyne process exchanges (see docs/PROTOCOL.md).
+// An Op is a request (client -> broker, broker -> worker, worker control); a Reply answers one.
+// A batch is an Op whose `batch` holds sub-ops, answered by a Reply whose `replies` are in order.
+// Plain value types; encode/decode are pure functions, safe from any thread.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "status.hpp"
+
+namespace clossyne {
+
+using KV = std::pair<std::string, std::string>;
+
+// A shard as the broker and workers describe it to each other.
+struct ShardInfo {
+  uint32_t id = 0;
+  std::string lo;                 // "" is -inf
+  std::optional<std::string> hi;  // none is +inf
+  uint64_t epoch = 0;
+  uint64_t seed = 0;  // treap priority seed: same keys + same seed -> same shape
+  uint64_t keys = 0;  // informational
+  bool operator==(const ShardInfo&) const = default;
+};
+
+struct Op {
+  int version = 1;
+  uint64_t id = 0;
+  std::string op;
+  std::optional<std::string> key;
+  std::optional<std::string> value;
+  std::optional<std::string> end;
+  std::optional<uint64_t> limit;
+  std::vector<std::string> keys;
+  std::vector<KV> pairs;
+  std::vector<Op> batch;  // "ops"
+  std::optional<uint32_t> shard;
+  uint64_t epoch = 0;
+  std::string worker;
+  std::vector<ShardInfo> shards;
+};
+
+struct WhereInfo {
+  uint32_t shard = 0;
+  std::string owner;
+  std::string path;  // "<shard>:LRRL"; the turns the key takes (or would take) from the shard root
+  uint32_t depth = 0;
+  bool found = false;
+  bool operator==(const WhereInfo&) const = default;
+};
+
+struct Reply {
+  uint64_t id = 0;
+  bool ok = true;
+  std::string error;
+  bool has_value = false;            // "value" present (it may be nil)
+  std::optional<std::string> value;  // nil when the key is absent
+  std::optional<int64_t> n;
+  std::optional<std::vector<std::optional<std::string>>> values;  // mget
+  std::optional<std::vector<KV>> items;                           // rng
+  std::optional<WhereInfo> where;
+  bool is_batch = false;
+  std::vector<Reply> replies;
+  // Worker -> broker traffic is all Replies: results carry `replies`; control messages (register,
+  // heartbeat) carry `op`, `worker` and `shards`.
+  std::string op;
+  std::string worker;
+  std::vector<ShardInfo> shards;
+
+  static Reply Error(uint64_t id, std::string msg) {
+    Reply r;
+    r.id = id;
+    r.ok = false;
+    r.error = std::move(msg);
+    return r;
+  }
+};
+
+std::string encode(const Op& op);
+std::string encode(const Reply& reply);
+
+// Decoding never throws: a body that is not valid msgpack, not a map, or has a field of the wrong type
+// gives an error Status. `id` is filled as soon as it is read so the sender can still be answered.
+Status decode(std::string_view body, Op& out);
+Status decode(std::string_view body, Reply& out);
+
+}  // namespace clossyne

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Clossyne builds and tests with, only when some are missing.
+# Sourced or run by scripts/run and scripts/test.
+set -euo pipefail
+
+CLOSSYNE_PACKAGES=(
+  g++ cmake make pkg-config
+  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libspdlog-dev libcli11-dev libxxhash-dev catch2
+  python3 python3-zmq python3-msgpack python3-redis python3-pytest
+  redis-tools redis-server netcat-openbsd
+)
+
+missing=()
+for p in "${CLOSSYNE_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}" >&2
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi

@@ -1,0 +1,126 @@
+#include <catch2/catch.hpp>
+#include <msgpack.hpp>
+
+#include "common/envelope.hpp"
+#include "common/key_range.hpp"
+
+using namespace clossyne;
+
+namespace {
+template <typename T>
+std::string packed(const T& value) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, value);
+  return std::string(buf.data(), buf.size());
+}
+}  // namespace
+
+TEST_CASE("an op survives encode and decode with binary keys") {
+  Op op;
+  op.id = 42;
+  op.op = "set";
+  op.key = std::string("k\0\xff", 3);
+  op.value = std::string(1000, '\0');
+  op.shard = 3;
+  op.epoch = 9;
+  Op back;
+  REQUIRE(decode(encode(op), back).ok());
+  CHECK(back.id == 42);
+  CHECK(back.op == "set");
+  CHECK(*back.key == *op.key);
+  CHECK(*back.value == *op.value);
+  CHECK(back.shard == 3u);
+  CHECK(back.epoch == 9u);
+  CHECK_FALSE(back.end.has_value());
+}
+
+TEST_CASE("a batch op keeps its sub-ops in order") {
+  Op batch;
+  batch.id = 1;
+  batch.op = "batch";
+  for (int i = 0; i < 5; ++i) {
+    Op sub;
+    sub.id = 100 + i;
+    sub.op = i % 2 ? "get" : "del";
+    sub.keys = {"a", "b"};
+    sub.pairs = {{"x", "y"}};
+    batch.batch.push_back(sub);
+  }
+  Op back;
+  REQUIRE(decode(encode(batch), back).ok());
+  REQUIRE(back.batch.size() == 5);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(back.batch[i].id == uint64_t(100 + i));
+    CHECK(back.batch[i].keys == std::vector<std::string>{"a", "b"});
+    CHECK(back.batch[i].pairs == std::vector<KV>{{"x", "y"}});
+  }
+}
+
+TEST_CASE("a reply survives encode and decode") {
+  Reply r;
+  r.id = 7;
+  r.has_value = true;
+  r.value.reset();
+  r.n = -3;
+  r.values = std::vector<std::optional<std::string>>{std::string("a"), std::nullopt};
+  r.items = std::vector<KV>{{"k1", "v1"}, {"k2", "v2"}};
+  r.where = WhereInfo{2, "w1", "2:LR", 2, true};
+  r.shards = {ShardInfo{1, "", std::string("m"), 4, 99, 10}};
+  Reply back;
+  REQUIRE(decode(encode(r), back).ok());
+  CHECK(back.id == 7);
+  CHECK(back.ok);
+  CHECK(back.has_value);
+  CHECK_FALSE(back.value.has_value());
+  CHECK(*back.n == -3);
+  CHECK(*back.values == *r.values);
+  CHECK(*back.items == *r.items);
+  CHECK(*back.where == *r.where);
+  CHECK(back.shards == r.shards);
+}
+
+TEST_CASE("an error reply carries its message") {
+  Reply back;
+  REQUIRE(decode(encode(Reply::Error(5, "boom")), back).ok());
+  CHECK_FALSE(back.ok);
+  CHECK(back.error == "boom");
+  CHECK(back.id == 5);
+}
+
+TEST_CASE("keys given as msgpack str are accepted like bin") {
+  std::map<std::string, std::string> m{{"op", "get"}, {"key", "hello"}};
+  Op back;
+  REQUIRE(decode(packed(m), back).ok());
+  CHECK(*back.key == "hello");
+}
+
+TEST_CASE("bad envelopes are rejected without throwing") {
+  Op op;
+  CHECK_FALSE(decode("", op).ok());
+  CHECK_FALSE(decode("\xc1garbage", op).ok());
+  CHECK_FALSE(decode(packed(std::vector<int>{1, 2}), op).ok());  // not a map
+  CHECK_FALSE(decode(packed(std::map<std::string, int>{{"op", 3}}), op).ok());  // wrong type
+  CHECK_FALSE(decode(packed(std::map<std::string, int>{{"id", 3}}), op).ok());  // no op
+  std::map<std::string, int> wrong_version{{"v", 2}, {"id", 9}};
+  Op bad;
+  auto st = decode(packed(wrong_version), bad);
+  CHECK_FALSE(st.ok());
+  CHECK(bad.id == 9);  // the id is recovered so the sender can be answered
+  // A huge declared array length must not allocate: the unpack limits refuse it.
+  std::string huge = "\xdd\xff\xff\xff\xff";
+  CHECK_FALSE(decode(huge, op).ok());
+}
+
+TEST_CASE("key ranges are half-open and ordered by unsigned bytes") {
+  KeyRange r{"b", std::string("m")};
+  CHECK(r.contains("b"));
+  CHECK(r.contains("lzzz"));
+  CHECK_FALSE(r.contains("m"));
+  CHECK_FALSE(r.contains("a"));
+  KeyRange top{"m", std::nullopt};
+  CHECK(top.contains("\xff\xff"));
+  CHECK(compare_keys("\x80", "\x7f") > 0);  // unsigned, not signed, bytes
+  CHECK(r.overlaps_closed("a", "b"));
+  CHECK_FALSE(r.overlaps_closed("m", "z"));
+  CHECK(escape_key(std::string("a\0b", 3)) == "a\\x00b");
+}
