@@ -1,0 +1,61 @@
+// clossyne-broker: routes envelopes between clients and workers and owns the shard map.
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <random>
+#include <set>
+#include <spdlog/spdlog.h>
+
+#include "broker.hpp"
+#include "common/logging.hpp"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  clossyne::broker::BrokerConfig cfg;
+  std::string split_points, log_level;
+  CLI::App app{"clossyne-broker: routes requests to the workers that own their keys' shards"};
+  app.add_option("--clients", cfg.clients_endpoint, "ZeroMQ endpoint for clients (ROUTER)")
+      ->capture_default_str();
+  app.add_option("--workers", cfg.workers_endpoint, "ZeroMQ endpoint for workers (ROUTER)")
+      ->capture_default_str();
+  app.add_option("--split-points", split_points,
+                 "comma-separated keys where the initial shards split (e.g. 'g,m,t')");
+  app.add_option("--min-workers", cfg.min_workers,
+                 "wait for this many workers before assigning shards")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--seed", cfg.seed, "treap priority seed for new shards (default: random)");
+  app.add_option("--op-timeout-ms", cfg.op_timeout_ms,
+                 "fail an operation a live worker leaves unanswered this long")
+      ->capture_default_str();
+  app.add_option("--max-pending", cfg.max_pending,
+                 "operations queued or in flight before new ones are refused")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env CLOSSYNE_LOG_LEVEL)");
+  CLI11_PARSE(app, argc, argv);
+
+  clossyne::setup_logging("broker", log_level);
+  std::set<std::string> points;
+  std::stringstream ss(split_points);
+  for (std::string p; std::getline(ss, p, ',');) {
+    if (!p.empty()) points.insert(p);
+  }
+  cfg.split_points.assign(points.begin(), points.end());
+  if (cfg.seed == 0) cfg.seed = std::random_device{}() * 0x9E3779B97F4A7C15ull + 1;
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  try {
+    zmq::context_t ctx(1);
+    clossyne::broker::Broker broker(ctx, cfg);
+    broker.run(g_stop);
+  } catch (const std::exception& e) {
+    spdlog::critical("broker: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

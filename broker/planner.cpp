@@ -1,0 +1,143 @@
+#include "planner.hpp"
+
+#include "common/protocol.hpp"
+
+namespace clossyne::broker {
+namespace {
+
+namespace op = proto::op;
+
+Part single(const ShardMap& map, std::string_view name, const std::string& key) {
+  Part p;
+  p.shard = map.find(key);
+  p.op.op = std::string(name);
+  p.op.key = key;
+  return p;
+}
+
+Reply error(const Op& o, const std::string& msg) { return Reply::Error(o.id, "ERR " + msg); }
+
+// Keys of a multi-key op: "keys", or a lone "key".
+std::vector<std::string> keys_of(const Op& o) {
+  if (!o.keys.empty()) return o.keys;
+  if (o.key) return {*o.key};
+  return {};
+}
+
+Plan plan_keys(const Op& o, const ShardMap& map, std::string_view sub_op) {
+  Plan p;
+  auto keys = keys_of(o);
+  if (keys.empty()) {
+    p.immediate = error(o, "missing field 'keys'");
+    return p;
+  }
+  for (const auto& k : keys) p.parts.push_back(single(map, sub_op, k));
+  return p;
+}
+
+Plan plan_rng(const Op& o, const ShardMap& map) {
+  Plan p;
+  for (std::size_t i : map.overlapping(o.key, o.end)) {
+    Part part;
+    part.shard = i;
+    part.op.op = std::string(op::kRng);
+    part.op.key = o.key;
+    part.op.end = o.end;
+    part.op.limit = o.limit;
+    p.parts.push_back(std::move(part));
+  }
+  if (p.parts.empty() || (o.key && o.end && compare_keys(*o.key, *o.end) > 0)) {
+    p.parts.clear();
+    Reply r;
+    r.id = o.id;
+    r.items.emplace();
+    p.immediate = r;
+  }
+  return p;
+}
+
+}  // namespace
+
+Plan plan(const Op& o, const ShardMap& map) {
+  Plan p;
+  const std::string& name = o.op;
+  if (name == op::kPing) {
+    Reply r;
+    r.id = o.id;
+    p.immediate = r;
+  } else if (name == op::kSet) {
+    if (!o.key || !o.value) {
+      p.immediate = error(o, "set needs 'key' and 'value'");
+    } else {
+      p.parts.push_back(single(map, op::kSet, *o.key));
+      p.parts.back().op.value = o.value;
+    }
+  } else if (name == op::kGet || name == op::kWhere) {
+    if (!o.key) {
+      p.immediate = error(o, "missing field 'key'");
+    } else {
+      p.parts.push_back(single(map, name, *o.key));
+    }
+  } else if (name == op::kDel || name == op::kExists) {
+    p = plan_keys(o, map, name);
+  } else if (name == op::kMget) {
+    p = plan_keys(o, map, op::kGet);
+  } else if (name == op::kMset) {
+    if (o.pairs.empty()) p.immediate = error(o, "missing field 'pairs'");
+    for (const auto& [k, v] : o.pairs) {
+      p.parts.push_back(single(map, op::kSet, k));
+      p.parts.back().op.value = v;
+    }
+  } else if (name == op::kDbsize) {
+    for (std::size_t i = 0; i < map.size(); ++i) {
+      Part part;
+      part.shard = i;
+      part.op.op = std::string(op::kCount);
+      p.parts.push_back(std::move(part));
+    }
+  } else if (name == op::kRng) {
+    p = plan_rng(o, map);
+  } else {
+    p.immediate = error(o, "unknown op '" + name + "'");
+  }
+  return p;
+}
+
+OpMerge::OpMerge(const Op& op, std::size_t parts) : op_(op.op), limit_(op.limit), parts_(parts) {}
+
+void OpMerge::add(std::size_t part, Reply reply) {
+  if (part < parts_.size()) parts_[part] = std::move(reply);
+}
+
+Reply OpMerge::finish(uint64_t id) {
+  for (auto& p : parts_) {
+    if (!p.ok) return Reply::Error(id, p.error);
+  }
+  Reply r;
+  r.id = id;
+  if (op_ == op::kGet) {
+    r.has_value = true;
+    r.value = std::move(parts_[0].value);
+  } else if (op_ == op::kWhere) {
+    r.where = std::move(parts_[0].where);
+  } else if (op_ == op::kDel || op_ == op::kExists || op_ == op::kDbsize) {
+    int64_t n = 0;
+    for (const auto& p : parts_) n += p.n.value_or(0);
+    r.n = n;
+  } else if (op_ == op::kMget) {
+    r.values.emplace();
+    for (auto& p : parts_) r.values->push_back(std::move(p.value));
+  } else if (op_ == op::kRng) {
+    r.items.emplace();
+    for (auto& p : parts_) {  // parts are in shard order, hence key order
+      if (!p.items) continue;
+      for (auto& kv : *p.items) {
+        if (limit_ && r.items->size() >= *limit_) break;
+        r.items->push_back(std::move(kv));
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace clossyne::broker

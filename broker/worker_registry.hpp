@@ -1,0 +1,34 @@
+// WorkerRegistry: the workers the broker knows, by stable id, with their liveness (Paranoid
+// Pirate: a heartbeat about every second, dead after ~3 missed). Single-threaded.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace clossyne::broker {
+
+struct WorkerState {
+  bool alive = false;
+  int64_t last_seen_ms = 0;  // any message from the worker counts
+  uint64_t keys = 0;         // as last reported
+};
+
+class WorkerRegistry {
+ public:
+  // Marks the worker alive (registering it if new). Returns true if it was not alive before.
+  bool touch_alive(const std::string& id, int64_t now);
+  // Notes a message from a known worker; false if the id is unknown or dead (it must register).
+  bool seen(const std::string& id, int64_t now);
+  // Marks every worker silent for longer than `liveness_ms` dead and returns their ids.
+  std::vector<std::string> expire(int64_t now, int64_t liveness_ms);
+
+  bool alive(const std::string& id) const;
+  std::vector<std::string> alive_ids() const;  // sorted
+  const std::map<std::string, WorkerState>& all() const { return workers_; }
+
+ private:
+  std::map<std::string, WorkerState> workers_;
+};
+
+}  // namespace clossyne::broker

@@ -1,0 +1,55 @@
+// Action: what the frontend does with one parsed request — either a reply it can give at once
+// (local), or an Op for the cluster plus how to turn the cluster's Reply into bytes for this
+// client's dialect (remote). Plain value type.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "common/envelope.hpp"
+#include "request.hpp"
+
+namespace clossyne::frontend {
+
+enum class ReplyKind : uint8_t {
+  kOk,       // +OK
+  kBulk,     // the value, or nil
+  kInteger,  // :n
+  kValues,   // array of bulk/nil (MGET)
+  kItems,    // flat array k1 v1 k2 v2 ... (RNG)
+  kWhere,    // WHERE's 10-element array
+  kSeedSet,  // seed dialect: OK
+  kSeedGet,  // seed dialect: the raw value, or NS
+  kSeedDel,  // seed dialect: OK, or NS when nothing was deleted
+  kSeedRng,  // seed dialect: "k v" lines joined by '\n', or NIL
+};
+
+struct ReplyFormat {
+  ReplyKind kind = ReplyKind::kOk;
+  Eol eol = Eol::kNone;  // seed kinds: the request's line ending, repeated after the reply
+  bool seed() const { return kind >= ReplyKind::kSeedSet; }
+};
+
+struct Action {
+  enum class Kind : uint8_t { kLocal, kRemote };
+  Kind kind = Kind::kLocal;
+  std::string bytes;         // kLocal: the complete reply (may be empty)
+  bool close_after = false;  // close once this reply and all before it are written
+  Op op;                     // kRemote: the operation (its id is given when it is sent)
+  ReplyFormat format;        // kRemote
+
+  static Action local(std::string bytes, bool close_after = false) {
+    Action a;
+    a.bytes = std::move(bytes);
+    a.close_after = close_after;
+    return a;
+  }
+  static Action remote(Op op, ReplyFormat format) {
+    Action a;
+    a.kind = Kind::kRemote;
+    a.op = std::move(op);
+    a.format = format;
+    return a;
+  }
+};
+
+}  // namespace clossyne::frontend

@@ -1,0 +1,154 @@
+#include "broker_link.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/protocol.hpp"
+
+namespace clossyne::frontend {
+namespace {
+
+// One envelope stays well inside what the broker accepts (proto::kMaxBatchOps, kMaxEnvelopeBytes)
+// and small enough that a huge turn does not become one huge message.
+constexpr std::size_t kMaxOpsPerEnvelope = 10000;
+constexpr std::size_t kMaxEnvelopeBytes = 64u * 1024 * 1024;
+constexpr std::size_t kMaxOpBytes = proto::kMaxEnvelopeBytes - 64 * 1024;
+
+constexpr const char* kUnavailable = "cluster unavailable: no broker connection";
+constexpr const char* kTimeout = "timeout waiting for the cluster";
+
+// Roughly the encoded size of an op: its payload plus a little framing per field.
+std::size_t op_bytes(const Op& op) {
+  std::size_t n = 64 + op.key.value_or("").size() + op.value.value_or("").size();
+  n += op.end.value_or("").size();
+  for (const auto& k : op.keys) n += k.size() + 8;
+  for (const auto& [k, v] : op.pairs) n += k.size() + v.size() + 16;
+  return n;
+}
+
+}  // namespace
+
+BrokerLink::BrokerLink(zmq::context_t& ctx, const std::string& endpoint, int timeout_ms,
+                       CompletionFn done)
+    : dealer_(ctx, zmq::socket_type::dealer), timeout_ms_(timeout_ms), done_(std::move(done)) {
+  dealer_.set(zmq::sockopt::linger, 0);
+  dealer_.set(zmq::sockopt::immediate, 1);  // fail fast instead of queueing for an absent broker
+  dealer_.set(zmq::sockopt::sndhwm, 100000);
+  dealer_.set(zmq::sockopt::rcvhwm, 100000);
+  dealer_.connect(endpoint);
+}
+
+int BrokerLink::fd() const {
+  return static_cast<int>(dealer_.get(zmq::sockopt::fd));
+}
+
+void BrokerLink::submit(Op op, Ticket ticket) {
+  op.id = next_id_++;
+  queued_.push_back(std::move(op));
+  queued_tickets_.push_back(ticket);
+}
+
+void BrokerLink::flush(int64_t now) {
+  std::vector<Op> ops;
+  std::vector<Ticket> tickets;
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < queued_.size(); ++i) {
+    const std::size_t b = op_bytes(queued_[i]);
+    if (b > kMaxOpBytes) {
+      done_(queued_tickets_[i], Reply::Error(queued_[i].id, "request too large for the cluster"));
+      continue;
+    }
+    if (!ops.empty() && (ops.size() >= kMaxOpsPerEnvelope || bytes + b > kMaxEnvelopeBytes)) {
+      send_envelope(ops, tickets, now);
+      bytes = 0;
+    }
+    ops.push_back(std::move(queued_[i]));
+    tickets.push_back(queued_tickets_[i]);
+    bytes += b;
+  }
+  if (!ops.empty()) send_envelope(ops, tickets, now);
+  queued_.clear();
+  queued_tickets_.clear();
+}
+
+void BrokerLink::send_envelope(std::vector<Op>& ops, std::vector<Ticket>& tickets, int64_t now) {
+  std::vector<std::pair<uint64_t, Ticket>> members;
+  for (std::size_t i = 0; i < ops.size(); ++i) members.emplace_back(ops[i].id, tickets[i]);
+  Op env;
+  if (ops.size() == 1) {
+    env = std::move(ops[0]);
+  } else {
+    env.op = std::string(proto::op::kBatch);
+    env.id = next_id_++;
+    env.batch = std::move(ops);
+  }
+  ops.clear();
+  tickets.clear();
+  const std::string body = encode(env);
+  bool sent = false;
+  try {
+    sent = dealer_.send(zmq::buffer(body), zmq::send_flags::dontwait).has_value();
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("send to broker failed: {}", e.what());
+  }
+  if (!sent) {
+    for (const auto& [id, ticket] : members) done_(ticket, Reply::Error(id, kUnavailable));
+    return;
+  }
+  pending_.add_group(env.id, std::move(members), now + timeout_ms_);
+}
+
+void BrokerLink::poll() {
+  while (true) {
+    zmq::message_t msg;
+    try {
+      if (!dealer_.recv(msg, zmq::recv_flags::dontwait)) return;
+      while (dealer_.get(zmq::sockopt::rcvmore)) (void)dealer_.recv(msg);  // the body is last
+    } catch (const zmq::error_t& e) {
+      spdlog::warn("receive from broker failed: {}", e.what());
+      return;
+    }
+    Reply reply;
+    const Status st = decode(std::string_view(msg.data<char>(), msg.size()), reply);
+    if (!st.ok()) {
+      spdlog::warn("dropping undecodable reply from broker: {}", st.message());
+      continue;
+    }
+    on_reply(reply);
+  }
+}
+
+void BrokerLink::on_reply(Reply& reply) {
+  if (reply.is_batch) return on_batch_reply(reply);
+  const std::vector<uint64_t> members = pending_.take_group(reply.id);
+  if (members.size() <= 1) return complete(reply.id, reply);  // a lone op, or unknown: dropped
+  // The broker refused the whole batch with one error: every op in it gets that error.
+  const std::string msg = reply.ok ? "unexpected reply to a batch" : reply.error;
+  for (uint64_t id : members) fail(id, msg);
+}
+
+void BrokerLink::on_batch_reply(Reply& reply) {
+  const std::vector<uint64_t> members = pending_.take_group(reply.id);
+  for (std::size_t i = 0; i < reply.replies.size(); ++i) {
+    const Reply& sub = reply.replies[i];
+    const uint64_t id = sub.id != 0 ? sub.id : (i < members.size() ? members[i] : 0);
+    complete(id, sub);
+  }
+  // Ops the broker left out would otherwise wait for their deadline.
+  for (uint64_t id : members) fail(id, "incomplete batch reply from the cluster");
+}
+
+void BrokerLink::expire(int64_t now) {
+  for (uint64_t group : pending_.expired_groups(now)) {
+    for (uint64_t id : pending_.take_group(group)) fail(id, kTimeout);
+  }
+}
+
+void BrokerLink::complete(uint64_t id, const Reply& reply) {
+  if (auto ticket = pending_.take(id)) done_(*ticket, reply);
+}
+
+void BrokerLink::fail(uint64_t id, const std::string& msg) {
+  complete(id, Reply::Error(id, msg));
+}
+
+}  // namespace clossyne::frontend

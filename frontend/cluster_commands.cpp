@@ -1,0 +1,99 @@
+#include "cluster_commands.hpp"
+
+#include "common/protocol.hpp"
+#include "resp_parser.hpp"
+#include "resp_writer.hpp"
+
+namespace clossyne::frontend {
+namespace {
+
+using Args = std::vector<std::string>;
+namespace op = proto::op;
+
+Action error(std::string_view msg) {
+  std::string out;
+  resp_error(out, msg);
+  return Action::local(std::move(out));
+}
+
+Op make_op(std::string_view name) {
+  Op o;
+  o.op = std::string(name);
+  return o;
+}
+
+// Every word after the name is a key (DEL, EXISTS, MGET).
+Action keys_op(std::string_view name, Args& args, ReplyKind kind) {
+  Op o = make_op(name);
+  o.keys.reserve(args.size() - 1);
+  for (std::size_t i = 1; i < args.size(); ++i) o.keys.push_back(std::move(args[i]));
+  return Action::remote(std::move(o), {kind});
+}
+
+Action set(Args& args) {
+  if (args.size() != 3) return error("syntax error");  // no EX/PX/NX/XX options (yet)
+  Op o = make_op(op::kSet);
+  o.key = std::move(args[1]);
+  o.value = std::move(args[2]);
+  return Action::remote(std::move(o), {ReplyKind::kOk});
+}
+
+Action mset(Args& args) {
+  Op o = make_op(op::kMset);
+  o.pairs.reserve(args.size() / 2);
+  for (std::size_t i = 1; i + 1 < args.size(); i += 2) {
+    o.pairs.emplace_back(std::move(args[i]), std::move(args[i + 1]));
+  }
+  return Action::remote(std::move(o), {ReplyKind::kOk});
+}
+
+Action single_key(std::string_view name, Args& args, ReplyKind kind) {
+  Op o = make_op(name);
+  o.key = std::move(args[1]);
+  return Action::remote(std::move(o), {kind});
+}
+
+// RNG start end [LIMIT n]
+Action rng(Args& args) {
+  Op o = make_op(op::kRng);
+  if (args.size() != 3 && (args.size() != 5 || to_lower(args[3]) != "limit")) {
+    return error("syntax error");
+  }
+  if (args.size() == 5) {
+    long long n = 0;
+    if (!parse_int64(args[4], n) || n < 0) return error("value is not an integer or out of range");
+    o.limit = static_cast<uint64_t>(n);
+  }
+  o.key = std::move(args[1]);
+  o.end = std::move(args[2]);
+  return Action::remote(std::move(o), {ReplyKind::kItems});
+}
+
+}  // namespace
+
+Action build_cluster_command(Handler handler, Args& args) {
+  switch (handler) {
+    case Handler::kSet:
+      return set(args);
+    case Handler::kGet:
+      return single_key(op::kGet, args, ReplyKind::kBulk);
+    case Handler::kDel:
+      return keys_op(op::kDel, args, ReplyKind::kInteger);
+    case Handler::kExists:
+      return keys_op(op::kExists, args, ReplyKind::kInteger);
+    case Handler::kMget:
+      return keys_op(op::kMget, args, ReplyKind::kValues);
+    case Handler::kMset:
+      return mset(args);
+    case Handler::kDbsize:
+      return Action::remote(make_op(op::kDbsize), {ReplyKind::kInteger});
+    case Handler::kRng:
+      return rng(args);
+    case Handler::kWhere:
+      return single_key(op::kWhere, args, ReplyKind::kWhere);
+    default:
+      return error("internal error: not a cluster command");
+  }
+}
+
+}  // namespace clossyne::frontend

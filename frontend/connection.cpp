@@ -1,0 +1,145 @@
+#include "connection.hpp"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "reply_format.hpp"
+
+namespace clossyne::frontend {
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+// One busy client must not starve the others: read at most this much per loop turn.
+constexpr std::size_t kMaxReadPerTurn = 4u * 1024 * 1024;
+// Written bytes are dropped from the front of the output once they are this many (and half).
+constexpr std::size_t kCompactOutputAt = 1024 * 1024;
+
+}  // namespace
+
+Connection::Connection(int fd, uint64_t id, ParserLimits limits)
+    : fd_(fd), id_(id), parser_(limits) {}
+
+Connection::~Connection() {
+  ::close(fd_);
+}
+
+std::string_view Connection::unparsed() const {
+  return std::string_view(in_).substr(in_off_);
+}
+
+IoStatus Connection::read_input() {
+  // Drop consumed input; at most as much as remains, so compaction is amortized O(1) per byte.
+  if (in_off_ == in_.size()) {
+    in_.clear();
+    in_off_ = 0;
+  } else if (in_off_ > 0 && in_off_ >= in_.size() / 2) {
+    in_.erase(0, in_off_);
+    in_off_ = 0;
+  }
+  burst_end_ = false;
+  char buf[kReadChunk];
+  for (std::size_t total = 0; total < kMaxReadPerTurn;) {
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) {
+      in_.append(buf, static_cast<std::size_t>(n));
+      total += static_cast<std::size_t>(n);
+    } else if (n == 0) {
+      read_eof_ = burst_end_ = true;
+      return IoStatus::kEof;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      burst_end_ = true;
+      return IoStatus::kOk;
+    } else if (errno != EINTR) {
+      return IoStatus::kError;
+    }
+  }
+  return IoStatus::kOk;
+}
+
+ParseStatus Connection::next_request(Request& out, std::string& error) {
+  if (!can_parse() || in_off_ == in_.size()) return ParseStatus::kNeedMore;
+  ParseResult r = parser_.parse(unparsed(), burst_end_, out);
+  in_off_ += r.consumed;
+  if (r.status == ParseStatus::kError) error = std::move(r.error);
+  return r.status;
+}
+
+void Connection::push_reply(std::string bytes, bool close_after) {
+  Slot& s = slots_.emplace_back();
+  s.filled = true;
+  s.close_after = close_after;
+  s.bytes = std::move(bytes);
+  if (close_after) stop_parsing_ = true;
+}
+
+uint64_t Connection::push_pending(ReplyFormat format) {
+  slots_.emplace_back().format = format;
+  return head_seq_ + slots_.size() - 1;
+}
+
+void Connection::fill_slot(uint64_t seq, const Reply& reply) {
+  if (seq < head_seq_ || seq - head_seq_ >= slots_.size()) return;
+  Slot& s = slots_[seq - head_seq_];
+  if (s.filled) return;
+  s.bytes = format_reply(s.format, reply);
+  s.filled = true;
+}
+
+void Connection::collect_filled_slots() {
+  while (!slots_.empty() && slots_.front().filled) {
+    Slot& s = slots_.front();
+    if (out_.empty()) {
+      out_ = std::move(s.bytes);
+    } else {
+      out_.append(s.bytes);
+    }
+    if (s.close_after) close_when_flushed_ = true;
+    slots_.pop_front();
+    ++head_seq_;
+  }
+}
+
+IoStatus Connection::flush_output() {
+  collect_filled_slots();
+  while (unsent() > 0) {
+    const ssize_t n = ::send(fd_, out_.data() + out_off_, unsent(), MSG_NOSIGNAL);
+    if (n > 0) {
+      out_off_ += static_cast<std::size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;
+    } else if (n < 0 && errno != EINTR) {
+      return IoStatus::kError;
+    }
+  }
+  if (out_off_ == out_.size()) {
+    out_.clear();
+    out_off_ = 0;
+  } else if (out_off_ >= kCompactOutputAt && out_off_ >= out_.size() / 2) {
+    out_.erase(0, out_off_);
+    out_off_ = 0;
+  }
+  return IoStatus::kOk;
+}
+
+bool Connection::can_parse() const {
+  return !stop_parsing_ && slots_.size() < kMaxPendingSlots && unsent() < kMaxUnsentBytes;
+}
+
+uint32_t Connection::wanted_events() const {
+  uint32_t events = 0;
+  if (can_parse() && !read_eof_) events |= EPOLLIN;
+  if (unsent() > 0) events |= EPOLLOUT;
+  return events;
+}
+
+bool Connection::finished() const {
+  if (unsent() > 0) return false;
+  if (close_when_flushed_) return true;
+  // The peer finished sending and every request it sent has been answered.
+  return read_eof_ && slots_.empty();
+}
+
+}  // namespace clossyne::frontend

@@ -1,0 +1,89 @@
+// Connection: one client socket's state — input bytes and their parser, the reply slots of the
+// requests in flight (in request order), and the output not yet written. A slot is filled when
+// its reply is known; only the contiguous filled slots at the head are moved to the output, so
+// pipelined requests are answered in request order whatever order the cluster answers in.
+// Owns the socket (closed on destruction). Not thread-safe; the Server's loop drives it.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "action.hpp"
+#include "common/envelope.hpp"
+#include "local_commands.hpp"
+#include "request_parser.hpp"
+
+namespace clossyne::frontend {
+
+// Backpressure: stop reading a client with this many unanswered requests or unsent bytes.
+inline constexpr std::size_t kMaxPendingSlots = 10000;
+inline constexpr std::size_t kMaxUnsentBytes = 64u * 1024 * 1024;
+
+enum class IoStatus { kOk, kEof, kError };
+
+class Connection {
+ public:
+  Connection(int fd, uint64_t id, ParserLimits limits);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  int fd() const { return fd_; }
+  uint64_t id() const { return id_; }
+  ClientState& client() { return client_; }
+
+  // Reads what the socket holds (up to a fair share per turn). kEof: the peer finished sending.
+  IoStatus read_input();
+
+  // Parses the next buffered request. kError: `error` holds the protocol error; the caller
+  // answers it with close_after set.
+  ParseStatus next_request(Request& out, std::string& error);
+
+  // A slot answered at once. close_after: close once it is written (nothing after it is read).
+  void push_reply(std::string bytes, bool close_after);
+  // A slot waiting for the cluster; returns its sequence number for fill_slot.
+  uint64_t push_pending(ReplyFormat format);
+  // Fills a pending slot with the cluster's reply. Unknown sequence numbers are ignored.
+  void fill_slot(uint64_t seq, const Reply& reply);
+
+  // Moves filled head slots to the output and writes what the socket takes.
+  IoStatus flush_output();
+
+  // True while more requests may be parsed (not closing, under the backpressure limits).
+  bool can_parse() const;
+  // The epoll events this connection wants now.
+  uint32_t wanted_events() const;
+  // True when the connection has nothing left to do and should be closed.
+  bool finished() const;
+
+  uint32_t registered_events = 0;  // what the Server last told epoll
+
+ private:
+  struct Slot {
+    bool filled = false;
+    bool close_after = false;
+    ReplyFormat format;
+    std::string bytes;
+  };
+
+  std::string_view unparsed() const;
+  void collect_filled_slots();
+  std::size_t unsent() const { return out_.size() - out_off_; }
+
+  int fd_;
+  uint64_t id_;
+  RequestParser parser_;
+  ClientState client_;
+  std::string in_;
+  std::size_t in_off_ = 0;
+  bool burst_end_ = false;  // the last read drained the socket
+  bool read_eof_ = false;
+  bool stop_parsing_ = false;  // a close_after slot was pushed
+  bool close_when_flushed_ = false;
+  std::deque<Slot> slots_;
+  uint64_t head_seq_ = 0;  // sequence number of slots_.front()
+  std::string out_;
+  std::size_t out_off_ = 0;
+};
+
+}  // namespace clossyne::frontend

@@ -1,0 +1,57 @@
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+namespace clossyne::frontend {
+namespace {
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return (v != nullptr && *v != '\0') ? v : fallback;
+}
+
+// "HOST:PORT" (the host may be a bracketed IPv6 address). False when malformed.
+bool split_listen(const std::string& listen, ServerConfig& cfg) {
+  const std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) return false;
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  char* end = nullptr;
+  const long port = std::strtol(listen.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535) return false;
+  cfg.host = host;
+  cfg.port = static_cast<uint16_t>(port);
+  return true;
+}
+
+}  // namespace
+
+int parse_options(int argc, char** argv, Options& out) {
+  CLI::App app{"clossyne-frontend: RESP2 / inline / Clossyne-dialect TCP gateway to the cluster"};
+  std::string listen = env_or("CLOSSYNE_HOST", "127.0.0.1") + ":" + env_or("CLOSSYNE_PORT", "4297");
+  ServerConfig& cfg = out.server;
+  app.add_option("--listen", listen, "HOST:PORT to accept clients on")->capture_default_str();
+  app.add_option("--broker", cfg.broker, "broker client endpoint")->capture_default_str();
+  app.add_option("--max-clients", cfg.max_clients, "most clients connected at once")
+      ->capture_default_str();
+  app.add_option("--max-value-bytes", cfg.max_value_bytes, "largest bulk argument accepted")
+      ->capture_default_str();
+  app.add_option("--request-timeout-ms", cfg.request_timeout_ms, "how long a request may wait")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--log-level", out.log_level, "trace, debug, info, warn, error");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (!split_listen(listen, cfg)) {
+    std::fprintf(stderr, "--listen: expected HOST:PORT, got '%s'\n", listen.c_str());
+    return 2;
+  }
+  return -1;
+}
+
+}  // namespace clossyne::frontend

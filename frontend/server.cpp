@@ -1,0 +1,239 @@
+#include "server.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "commands.hpp"
+#include "common/clock.hpp"
+#include "listen_socket.hpp"
+#include "resp_writer.hpp"
+
+namespace clossyne::frontend {
+namespace {
+
+// epoll tags; client connections get ids from kFirstConnId up.
+constexpr uint64_t kListenTag = 1;
+constexpr uint64_t kWakeTag = 2;
+constexpr uint64_t kBrokerTag = 3;
+constexpr uint64_t kFirstConnId = 16;
+
+constexpr int kTickMs = 50;  // upper bound on how late a deadline is noticed
+constexpr int kMaxEvents = 256;
+// Rounds of (send, receive, answer) per turn, so a fast broker's replies and the requests they
+// unblock go out now rather than on the next wake-up — bounded so clients are not starved.
+constexpr int kMaxRoundsPerTurn = 8;
+
+constexpr std::string_view kMaxClientsError = "-ERR max number of clients reached\r\n";
+
+void set_nodelay(int fd) {
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+}  // namespace
+
+Server::Server(ServerConfig config)
+    : config_(std::move(config)),
+      limits_{1024 * 1024, config_.max_value_bytes},
+      next_conn_id_(kFirstConnId) {
+  // Created first so that stop() works whenever it is called.
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+Server::~Server() {
+  conns_.clear();
+  link_.reset();
+  for (int fd : {listen_fd_, epoll_fd_, wake_fd_, spare_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+Status Server::start() {
+  Status st = listen_tcp(config_.host, config_.port, listen_fd_, port_);
+  if (!st.ok()) return st;
+  try {
+    link_ = std::make_unique<BrokerLink>(
+        ctx_, config_.broker, config_.request_timeout_ms,
+        [this](const Ticket& t, const Reply& r) { on_cluster_reply(t, r); });
+  } catch (const zmq::error_t& e) {
+    return Status::Error("cannot connect to broker " + config_.broker + ": " + e.what());
+  }
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || !add_to_epoll(listen_fd_, kListenTag, EPOLLIN) ||
+      !add_to_epoll(wake_fd_, kWakeTag, EPOLLIN) ||
+      !add_to_epoll(link_->fd(), kBrokerTag, EPOLLIN)) {
+    return Status::Error(std::string("cannot set up epoll: ") + std::strerror(errno));
+  }
+  spdlog::info("listening on {}:{}", config_.host, port_);
+  spdlog::info("broker endpoint {}", config_.broker);
+  return Status::Ok();
+}
+
+void Server::run() {
+  while (!stopping_.load()) turn();
+  spdlog::info("stopping: {} connections, {} requests in flight", conns_.size(),
+               link_->in_flight());
+}
+
+void Server::stop() {
+  stopping_.store(true);
+  const uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+bool Server::add_to_epoll(int fd, uint64_t tag, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = tag;
+  return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+void Server::turn() {
+  epoll_event events[kMaxEvents];
+  const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, kTickMs);
+  if (n < 0 && errno != EINTR) spdlog::error("epoll_wait: {}", std::strerror(errno));
+  for (int i = 0; i < n; ++i) handle_event(events[i].data.u64, events[i].events);
+  service_dirty();
+  // The DEALER's ZMQ_FD signals edges only, so it is drained after every wake-up and every send.
+  for (int round = 0; round < kMaxRoundsPerTurn; ++round) {
+    const int64_t now = now_ms();
+    link_->flush(now);
+    link_->poll();
+    link_->expire(now);
+    if (dirty_.empty()) break;
+    service_dirty();
+  }
+}
+
+void Server::handle_event(uint64_t tag, uint32_t events) {
+  if (tag == kListenTag) return accept_clients();
+  if (tag == kWakeTag) {
+    uint64_t count = 0;
+    (void)!::read(wake_fd_, &count, sizeof count);
+    return;
+  }
+  if (tag == kBrokerTag) return;  // polled every turn
+  auto it = conns_.find(tag);
+  if (it != conns_.end()) on_client_event(*it->second, events);
+}
+
+void Server::accept_clients() {
+  while (true) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EMFILE || errno == ENFILE) shed_one_client();
+      return;
+    }
+    if (conns_.size() >= config_.max_clients) {
+      (void)!::send(fd, kMaxClientsError.data(), kMaxClientsError.size(), MSG_NOSIGNAL);
+      ::close(fd);
+      continue;
+    }
+    set_nodelay(fd);
+    const uint64_t id = next_conn_id_++;
+    if (!add_to_epoll(fd, id, EPOLLIN)) {
+      ::close(fd);
+      continue;
+    }
+    auto conn = std::make_unique<Connection>(fd, id, limits_);
+    conn->registered_events = EPOLLIN;
+    conns_.emplace(id, std::move(conn));
+    spdlog::debug("client {} connected (fd {})", id, fd);
+  }
+}
+
+// Out of descriptors, a pending connection would wake the loop forever: free the spare
+// descriptor, accept and close the newcomer, and take the spare back.
+void Server::shed_one_client() {
+  spdlog::warn("out of file descriptors: refusing a client");
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+  const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) ::close(fd);
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void Server::on_client_event(Connection& conn, uint32_t events) {
+  if ((events & (EPOLLERR | EPOLLHUP)) != 0) return close_connection(conn.id());
+  if ((events & EPOLLIN) != 0 && conn.read_input() == IoStatus::kError) {
+    return close_connection(conn.id());
+  }
+  dirty_.push_back(conn.id());
+}
+
+void Server::service_dirty() {
+  std::vector<uint64_t> ids;
+  ids.swap(dirty_);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  for (uint64_t id : ids) {
+    auto it = conns_.find(id);
+    if (it != conns_.end()) service(*it->second);
+  }
+}
+
+void Server::service(Connection& conn) {
+  parse_requests(conn);
+  if (conn.flush_output() == IoStatus::kError || conn.finished()) {
+    return close_connection(conn.id());
+  }
+  update_interest(conn);
+}
+
+void Server::parse_requests(Connection& conn) {
+  Request req;
+  std::string error;
+  while (true) {
+    const ParseStatus st = conn.next_request(req, error);
+    if (st == ParseStatus::kNeedMore) return;
+    if (st == ParseStatus::kError) {
+      std::string out;
+      resp_error(out, error);
+      return conn.push_reply(std::move(out), /*close_after=*/true);
+    }
+    Action action = handle_request(req, conn.client());
+    if (action.kind == Action::Kind::kLocal) {
+      conn.push_reply(std::move(action.bytes), action.close_after);
+    } else {
+      const uint64_t slot = conn.push_pending(action.format);
+      link_->submit(std::move(action.op), Ticket{conn.id(), slot});
+    }
+  }
+}
+
+void Server::on_cluster_reply(const Ticket& ticket, const Reply& reply) {
+  auto it = conns_.find(ticket.conn);
+  if (it == conns_.end()) return;  // the client left; its answer has nowhere to go
+  it->second->fill_slot(ticket.slot, reply);
+  dirty_.push_back(ticket.conn);
+}
+
+void Server::update_interest(Connection& conn) {
+  const uint32_t wanted = conn.wanted_events();
+  if (wanted == conn.registered_events) return;
+  epoll_event ev{};
+  ev.events = wanted;
+  ev.data.u64 = conn.id();
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn.fd(), &ev) == 0) conn.registered_events = wanted;
+}
+
+void Server::close_connection(uint64_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second->fd(), nullptr);
+  conns_.erase(it);
+  spdlog::debug("client {} closed", id);
+}
+
+}  // namespace clossyne::frontend

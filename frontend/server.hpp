@@ -1,0 +1,78 @@
+// Server: the frontend's event loop. One thread, one epoll set holding the listening socket,
+// every client socket, the broker DEALER's ZMQ_FD and a wake-up eventfd. Each turn it reads the
+// clients that have input, parses their requests, answers local commands at once, sends the
+// turn's cluster ops to the broker as one batch, takes in the broker's replies, expires overdue
+// requests, and writes every reply that is ready, in request order per connection.
+//
+// Usage: Server s(config); if (s.start().ok()) s.run();  — stop() may be called from any thread
+// or a signal handler (it only stores a flag and writes to an eventfd); run() then returns.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+#include "broker_link.hpp"
+#include "common/status.hpp"
+#include "connection.hpp"
+
+namespace clossyne::frontend {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 4297;  // 0: any free port (see Server::port())
+  std::string broker = "tcp://127.0.0.1:4298";
+  std::size_t max_clients = 10000;
+  std::size_t max_value_bytes = 512u * 1024 * 1024;
+  int request_timeout_ms = 8000;
+};
+
+class Server {
+ public:
+  explicit Server(ServerConfig config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens, connects the DEALER. Call once, before run().
+  Status start();
+  // The port actually listened on (useful with config.port == 0). Valid after start().
+  uint16_t port() const { return port_; }
+  // Runs the loop until stop(). REQUIRES: start() succeeded.
+  void run();
+  // Async-signal-safe and thread-safe.
+  void stop();
+
+ private:
+  void turn();
+  void handle_event(uint64_t tag, uint32_t events);
+  void accept_clients();
+  void shed_one_client();
+  void on_client_event(Connection& conn, uint32_t events);
+  void service(Connection& conn);
+  void parse_requests(Connection& conn);
+  void on_cluster_reply(const Ticket& ticket, const Reply& reply);
+  void service_dirty();
+  void update_interest(Connection& conn);
+  void close_connection(uint64_t id);
+  bool add_to_epoll(int fd, uint64_t tag, uint32_t events);
+
+  ServerConfig config_;
+  ParserLimits limits_;
+  zmq::context_t ctx_;
+  std::unique_ptr<BrokerLink> link_;
+  int epoll_fd_ = -1;
+  int listen_fd_ = -1;
+  int wake_fd_ = -1;
+  int spare_fd_ = -1;  // held in reserve for when descriptors run out
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  uint64_t next_conn_id_;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  std::vector<uint64_t> dirty_;  // connections with new replies or input this turn
+};
+
+}  // namespace clossyne::frontend

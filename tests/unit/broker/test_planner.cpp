@@ -1,0 +1,126 @@
+#include <catch2/catch.hpp>
+
+#include "broker/planner.hpp"
+
+using namespace clossyne;
+using namespace clossyne::broker;
+
+namespace {
+ShardMap two_shards() {
+  ShardMap map;
+  map.create({"m"}, 1);
+  return map;
+}
+Op make(std::string name) {
+  Op o;
+  o.id = 11;
+  o.op = std::move(name);
+  return o;
+}
+Reply n_reply(int64_t n) {
+  Reply r;
+  r.n = n;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("single-key ops go to the shard of their key") {
+  auto map = two_shards();
+  Op o = make("set");
+  o.key.emplace("zebra");
+  o.value.emplace("v");
+  Plan p = plan(o, map);
+  REQUIRE(p.parts.size() == 1);
+  CHECK(p.parts[0].shard == 1);
+  CHECK(*p.parts[0].op.value == "v");
+  CHECK_FALSE(p.immediate);
+}
+
+TEST_CASE("multi-key ops fan out per key and sum their counts") {
+  auto map = two_shards();
+  Op o = make("del");
+  o.keys = {"a", "z", "b"};
+  Plan p = plan(o, map);
+  REQUIRE(p.parts.size() == 3);
+  CHECK(p.parts[1].shard == 1);
+  OpMerge m(o, 3);
+  m.add(0, n_reply(1));
+  m.add(1, n_reply(0));
+  m.add(2, n_reply(1));
+  Reply r = m.finish(11);
+  CHECK(r.ok);
+  CHECK(*r.n == 2);
+}
+
+TEST_CASE("mget keeps request order across shards") {
+  auto map = two_shards();
+  Op o = make("mget");
+  o.keys = {"z", "a"};
+  Plan p = plan(o, map);
+  REQUIRE(p.parts.size() == 2);
+  CHECK(p.parts[0].op.op == "get");
+  OpMerge m(o, 2);
+  Reply rz, ra;
+  rz.has_value = ra.has_value = true;
+  rz.value.emplace("zv");
+  m.add(1, ra);
+  m.add(0, rz);
+  Reply r = m.finish(11);
+  REQUIRE(r.values);
+  CHECK((*r.values)[0] == std::optional<std::string>("zv"));
+  CHECK_FALSE((*r.values)[1].has_value());
+}
+
+TEST_CASE("rng fans out to the overlapping shards and merges in key order with the limit") {
+  auto map = two_shards();
+  Op o = make("rng");
+  o.key.emplace("k");
+  o.end.emplace("n");
+  o.limit = 3;
+  Plan p = plan(o, map);
+  REQUIRE(p.parts.size() == 2);
+  OpMerge m(o, 2);
+  Reply low, high;
+  low.items = std::vector<KV>{{"k", "1"}, {"l", "2"}};
+  high.items = std::vector<KV>{{"m", "3"}, {"n", "4"}};
+  m.add(1, high);
+  m.add(0, low);
+  Reply r = m.finish(11);
+  REQUIRE(r.items);
+  CHECK(*r.items == std::vector<KV>{{"k", "1"}, {"l", "2"}, {"m", "3"}});
+}
+
+TEST_CASE("an inverted range is empty without asking any worker") {
+  auto map = two_shards();
+  Op o = make("rng");
+  o.key.emplace("z");
+  o.end.emplace("a");
+  Plan p = plan(o, map);
+  CHECK(p.parts.empty());
+  REQUIRE(p.immediate);
+  CHECK(p.immediate->items->empty());
+}
+
+TEST_CASE("bad ops are answered at once with an error") {
+  auto map = two_shards();
+  CHECK_FALSE(plan(make("set"), map).immediate->ok);
+  CHECK_FALSE(plan(make("get"), map).immediate->ok);
+  CHECK_FALSE(plan(make("mget"), map).immediate->ok);
+  Plan unknown = plan(make("frobnicate"), map);
+  REQUIRE(unknown.immediate);
+  CHECK(unknown.immediate->error.find("unknown op") != std::string::npos);
+  CHECK(plan(make("ping"), map).immediate->ok);
+  CHECK(plan(make("dbsize"), map).parts.size() == 2);
+}
+
+TEST_CASE("a failed part makes the whole op fail with its error") {
+  Op o = make("exists");
+  o.keys = {"a", "z"};
+  OpMerge m(o, 2);
+  m.add(0, n_reply(1));
+  m.add(1, Reply::Error(0, "ERR shard unavailable"));
+  Reply r = m.finish(11);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error == "ERR shard unavailable");
+  CHECK(r.id == 11);
+}

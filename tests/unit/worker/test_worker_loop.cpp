@@ -1,0 +1,224 @@
+// The worker's event loop against a test ROUTER standing in for the broker, over inproc://.
+// Every wait is bounded by a poll timeout, so a broken worker fails a test instead of hanging it.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <zmq.hpp>
+
+#include "common/clock.hpp"
+#include "common/envelope.hpp"
+#include "common/protocol.hpp"
+#include "worker/worker.hpp"
+
+using namespace clossyne;
+
+namespace {
+
+constexpr int kWaitMs = 3000;
+
+std::string fresh_endpoint() {
+  static std::atomic<int> n{0};
+  return "inproc://worker-loop-test-" + std::to_string(n++);
+}
+
+ShardInfo shard_info(uint32_t id, std::string lo, std::optional<std::string> hi, uint64_t epoch) {
+  ShardInfo s;
+  s.id = id;
+  s.lo = std::move(lo);
+  s.hi = std::move(hi);
+  s.epoch = epoch;
+  s.seed = 5;
+  return s;
+}
+
+Op routed(uint64_t id, std::string op, uint32_t shard, uint64_t epoch, std::string key,
+          std::optional<std::string> value = std::nullopt) {
+  Op o;
+  o.id = id;
+  o.op = std::move(op);
+  o.shard = shard;
+  o.epoch = epoch;
+  o.key = std::move(key);
+  o.value = std::move(value);
+  return o;
+}
+
+// A ROUTER playing the broker, with a Worker running in its own thread.
+class Harness {
+ public:
+  explicit Harness(WorkerTiming timing = {})
+      : router_(ctx_, zmq::socket_type::router),
+        endpoint_(fresh_endpoint()),
+        worker_(ctx_, endpoint_, "w1", timing) {
+    // A reconnecting worker reuses its routing id; handover lets the new connection take it.
+    router_.set(zmq::sockopt::router_handover, 1);
+    router_.set(zmq::sockopt::linger, 0);
+    router_.bind(endpoint_);
+    thread_ = std::thread([this] { worker_.run(); });
+  }
+  ~Harness() {
+    worker_.stop();
+    thread_.join();
+  }
+
+  void send(const std::string& body) {
+    router_.send(zmq::buffer(std::string("w1")), zmq::send_flags::sndmore);
+    router_.send(zmq::buffer(body), zmq::send_flags::none);
+  }
+  void send(const Op& op) { send(encode(op)); }
+
+  // The next message from the worker that satisfies `want`, skipping others (heartbeats).
+  std::optional<Reply> expect(const std::function<bool(const Reply&)>& want) {
+    const int64_t deadline = now_ms() + kWaitMs;
+    for (int64_t now = now_ms(); now < deadline; now = now_ms()) {
+      zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 1, std::chrono::milliseconds(deadline - now));
+      if (!(items[0].revents & ZMQ_POLLIN)) continue;
+      zmq::message_t identity, body;
+      (void)router_.recv(identity);
+      (void)router_.recv(body);
+      REQUIRE(identity.to_string() == "w1");
+      Reply r;
+      REQUIRE(decode(body.to_string_view(), r).ok());
+      if (want(r)) return r;
+    }
+    return std::nullopt;
+  }
+  std::optional<Reply> expect_op(std::string_view op) {
+    return expect([op](const Reply& r) { return r.op == op; });
+  }
+  std::optional<Reply> expect_id(uint64_t id) {
+    return expect([id](const Reply& r) { return r.op.empty() && r.id == id; });
+  }
+
+  void assign(std::vector<ShardInfo> shards) {
+    Op op;
+    op.op = "assign";
+    op.shards = std::move(shards);
+    send(op);
+  }
+
+ private:
+  zmq::context_t ctx_;
+  zmq::socket_t router_;
+  std::string endpoint_;
+  Worker worker_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("worker: registers on start with no shards") {
+  Harness h;
+  auto reg = h.expect_op("register");
+  REQUIRE(reg.has_value());
+  CHECK(reg->worker == "w1");
+  CHECK(reg->shards.empty());
+}
+
+TEST_CASE("worker: takes an assignment and answers a batch in order") {
+  Harness h;
+  REQUIRE(h.expect_op("register"));
+  h.assign({shard_info(1, "", "m", 4), shard_info(2, "m", std::nullopt, 6)});
+
+  Op batch;
+  batch.id = 100;
+  batch.op = "batch";
+  batch.batch = {routed(1, "set", 1, 4, "apple", "red"), routed(2, "set", 2, 6, "pear", "green"),
+                 routed(3, "get", 1, 4, "apple"),        routed(4, "get", 2, 6, "pear"),
+                 routed(5, "get", 2, 6, "plum"),         routed(6, "del", 1, 4, "apple"),
+                 routed(7, "exists", 1, 4, "apple")};
+  h.send(batch);
+  auto r = h.expect_id(100);
+  REQUIRE(r.has_value());
+  CHECK(r->is_batch);
+  REQUIRE(r->replies.size() == 7);
+  for (uint64_t i = 0; i < 7; ++i) CHECK(r->replies[i].id == i + 1);
+  CHECK(r->replies[0].ok);
+  CHECK(r->replies[1].ok);
+  CHECK(r->replies[2].value == "red");
+  CHECK(r->replies[3].value == "green");
+  CHECK(r->replies[4].has_value);
+  CHECK_FALSE(r->replies[4].value.has_value());
+  CHECK(r->replies[5].n == 1);
+  CHECK(r->replies[6].n == 0);
+
+  // A re-registration reports the shards now held, with their key counts.
+  Op rereg;
+  rereg.op = "reregister";
+  h.send(rereg);
+  auto reg = h.expect_op("register");
+  REQUIRE(reg.has_value());
+  REQUIRE(reg->shards.size() == 2);
+  CHECK(reg->shards[0].id == 1);
+  CHECK(reg->shards[0].epoch == 4);
+  CHECK(reg->shards[0].keys == 0);
+  CHECK(reg->shards[1].keys == 1);
+  CHECK(reg->shards[1].lo == "m");
+}
+
+TEST_CASE("worker: a single op with a stale epoch gets the stale-epoch error") {
+  Harness h;
+  REQUIRE(h.expect_op("register"));
+  h.assign({shard_info(3, "", std::nullopt, 9)});
+  h.send(routed(41, "get", 3, 8, "k"));
+  auto r = h.expect_id(41);
+  REQUIRE(r.has_value());
+  CHECK_FALSE(r->is_batch);
+  CHECK_FALSE(r->ok);
+  CHECK(r->error == "ERR stale epoch for shard 3 (have 9)");
+
+  h.send(routed(42, "get", 4, 9, "k"));
+  r = h.expect_id(42);
+  REQUIRE(r.has_value());
+  CHECK(r->error == "ERR shard 4 is not held by worker w1");
+}
+
+TEST_CASE("worker: garbage is ignored and the next batch still answered") {
+  Harness h;
+  REQUIRE(h.expect_op("register"));
+  h.assign({shard_info(1, "", std::nullopt, 1)});
+  h.send(std::string("\xc1\xff garbage", 10));
+  h.send(std::string());
+  h.send(std::string("\x81\xa1v\x05", 4));  // a map with an unsupported version
+  Op batch;
+  batch.id = 7;
+  batch.op = "batch";
+  batch.batch = {routed(1, "set", 1, 1, "k", "v"), routed(2, "get", 1, 1, "k")};
+  h.send(batch);
+  auto r = h.expect_id(7);
+  REQUIRE(r.has_value());
+  REQUIRE(r->replies.size() == 2);
+  CHECK(r->replies[1].value == "v");
+}
+
+TEST_CASE("worker: an op without a shard gets an error with its id") {
+  Harness h;
+  REQUIRE(h.expect_op("register"));
+  Op op;
+  op.id = 12;
+  op.op = "shrug";
+  h.send(op);
+  auto r = h.expect_id(12);
+  REQUIRE(r.has_value());
+  CHECK(r->error == "ERR unknown op 'shrug'");
+}
+
+TEST_CASE("worker: heartbeats, and re-registers when the broker goes quiet") {
+  Harness h(WorkerTiming{50, 400});
+  REQUIRE(h.expect_op("register"));
+  auto beat = h.expect_op("heartbeat");
+  REQUIRE(beat.has_value());
+  CHECK(beat->worker == "w1");
+  // The test broker never answers, so the worker must reconnect and register again.
+  REQUIRE(h.expect_op("register"));
+  // After the reconnect the worker still serves.
+  h.assign({shard_info(1, "", std::nullopt, 1)});
+  h.send(routed(77, "count", 1, 1, ""));
+  auto r = h.expect_id(77);
+  REQUIRE(r.has_value());
+  CHECK(r->n == 0);
+}

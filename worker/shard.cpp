@@ -1,0 +1,139 @@
+#include "shard.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+#include "common/key_range.hpp"
+#include "common/protocol.hpp"
+
+namespace clossyne {
+
+// One row per sub-op: the fields it needs are checked in apply(), never by the handler.
+struct Shard::Command {
+  std::string_view name;
+  bool needs_key;
+  bool needs_value;
+  Handler run;
+};
+
+const Shard::Command* Shard::find_command(std::string_view op) {
+  namespace o = proto::op;
+  static constexpr std::array<Command, 7> kCommands{{
+      {o::kSet, true, true, &Shard::run_set},
+      {o::kGet, true, false, &Shard::run_get},
+      {o::kDel, true, false, &Shard::run_del},
+      {o::kExists, true, false, &Shard::run_exists},
+      {o::kRng, false, false, &Shard::run_rng},
+      {o::kCount, false, false, &Shard::run_count},
+      {o::kWhere, true, false, &Shard::run_where},
+  }};
+  for (const Command& c : kCommands) {
+    if (c.name == op) return &c;
+  }
+  return nullptr;
+}
+
+Shard::Shard(const ShardInfo& info) : info_(info), tree_(info.seed) {}
+
+ShardInfo Shard::describe() const {
+  ShardInfo out = info_;
+  out.keys = count();
+  return out;
+}
+
+void Shard::reassign(const ShardInfo& info) {
+  const uint64_t seed = info_.seed;
+  info_ = info;
+  if (tree_.empty()) {
+    tree_ = Treap(info.seed);
+  } else if (info.seed != seed) {
+    // The tree's shape (and so every key path) is built on the old seed; keep it.
+    spdlog::warn("shard {}: keeping seed {} (asked for {}) as it holds keys", info_.id, seed,
+                 info.seed);
+    info_.seed = seed;
+  }
+  if (const uint64_t hidden = tree_.size() - count(); hidden > 0)
+    spdlog::warn("shard {}: {} keys lie outside the new bounds and are hidden", info_.id, hidden);
+}
+
+bool Shard::contains(std::string_view key) const {
+  return KeyRange{info_.lo, info_.hi}.contains(key);
+}
+
+uint64_t Shard::count() const {
+  const std::size_t end = info_.hi ? tree_.rank(*info_.hi) : tree_.size();
+  return end - tree_.rank(info_.lo);
+}
+
+Reply Shard::apply(const Op& sub, const std::string& worker_id) {
+  const Command* cmd = find_command(sub.op);
+  if (!cmd) return Reply::Error(sub.id, "ERR unknown op '" + sub.op + "'");
+  if (cmd->needs_key && !sub.key) return Reply::Error(sub.id, "ERR missing field 'key'");
+  if (cmd->needs_value && !sub.value) return Reply::Error(sub.id, "ERR missing field 'value'");
+  if (cmd->needs_key && !contains(*sub.key))
+    return Reply::Error(sub.id, "ERR key outside shard " + std::to_string(info_.id));
+  Reply reply = (this->*cmd->run)(sub, worker_id);
+  reply.id = sub.id;
+  return reply;
+}
+
+bool Shard::mutate(std::string_view key, const std::string* value) {
+  return value ? tree_.set(key, *value) : tree_.erase(key);
+}
+
+Reply Shard::run_set(const Op& sub, const std::string&) {
+  mutate(*sub.key, &*sub.value);
+  return Reply{};
+}
+
+Reply Shard::run_get(const Op& sub, const std::string&) {
+  Reply reply;
+  reply.has_value = true;
+  if (const std::string* v = tree_.find(*sub.key)) reply.value = *v;
+  return reply;
+}
+
+Reply Shard::run_del(const Op& sub, const std::string&) {
+  Reply reply;
+  reply.n = mutate(*sub.key, nullptr) ? 1 : 0;
+  return reply;
+}
+
+Reply Shard::run_exists(const Op& sub, const std::string&) {
+  Reply reply;
+  reply.n = tree_.find(*sub.key) ? 1 : 0;
+  return reply;
+}
+
+// Inclusive [key, end] clipped to the shard's [lo, hi).
+Reply Shard::run_rng(const Op& sub, const std::string&) {
+  std::string_view first = info_.lo;
+  if (sub.key && compare_keys(*sub.key, first) > 0) first = *sub.key;
+  Treap::Bound last;
+  if (sub.end) last = *sub.end;
+  Reply reply;
+  reply.items.emplace();
+  tree_.range(first, last, sub.limit, [&](const std::string& k, const std::string& v) {
+    if (info_.hi && compare_keys(k, *info_.hi) >= 0) return false;
+    reply.items->emplace_back(k, v);
+    return true;
+  });
+  return reply;
+}
+
+Reply Shard::run_count(const Op&, const std::string&) {
+  Reply reply;
+  reply.n = static_cast<int64_t>(count());
+  return reply;
+}
+
+Reply Shard::run_where(const Op& sub, const std::string& worker_id) {
+  const Treap::PathInfo p = tree_.path(*sub.key);
+  Reply reply;
+  reply.where =
+      WhereInfo{info_.id, worker_id, std::to_string(info_.id) + ":" + p.turns, p.depth, p.found};
+  return reply;
+}
+
+}  // namespace clossyne

@@ -1,0 +1,62 @@
+// Shard: one key range [lo, hi) owned by this worker, with its epoch and treap. apply() runs one
+// sub-op sent by the broker (set, get, del, exists, rng, count, where) and always answers with a
+// Reply carrying the sub-op's id; bad input becomes an "ERR ..." reply, never an exception.
+//
+// Every change to the tree goes through mutate(), the single point where a persistence log will
+// record it. Not thread-safe: a shard belongs to one worker's event loop.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/envelope.hpp"
+#include "worker/treap.hpp"
+
+namespace clossyne {
+
+class Shard {
+ public:
+  explicit Shard(const ShardInfo& info);
+  Shard(Shard&&) noexcept = default;
+  Shard& operator=(Shard&&) noexcept = default;
+
+  // id, bounds, epoch and seed as assigned; `keys` is not kept up to date here, see describe().
+  const ShardInfo& info() const { return info_; }
+  // info() with keys = count(), as the worker registers it.
+  ShardInfo describe() const;
+  // Takes new bounds and epoch. Keys outside the new bounds stay in the tree but are no longer
+  // visible: moving them is the job of shard split/move, which knows where they go.
+  void reassign(const ShardInfo& info);
+
+  // True when `op` is a sub-op apply() can run.
+  static bool knows(std::string_view op) { return find_command(op) != nullptr; }
+  bool contains(std::string_view key) const;
+  // Keys inside [lo, hi).
+  uint64_t count() const;
+  const Treap& tree() const { return tree_; }
+
+  // REQUIRES: sub.shard (if any) and epoch were already checked by the caller.
+  Reply apply(const Op& sub, const std::string& worker_id);
+
+ private:
+  struct Command;
+  using Handler = Reply (Shard::*)(const Op& sub, const std::string& worker_id);
+  static const Command* find_command(std::string_view op);
+
+  Reply run_set(const Op& sub, const std::string& worker_id);
+  Reply run_get(const Op& sub, const std::string& worker_id);
+  Reply run_del(const Op& sub, const std::string& worker_id);
+  Reply run_exists(const Op& sub, const std::string& worker_id);
+  Reply run_rng(const Op& sub, const std::string& worker_id);
+  Reply run_count(const Op& sub, const std::string& worker_id);
+  Reply run_where(const Op& sub, const std::string& worker_id);
+
+  // The one door for changes: value set = write, value nullptr = delete. Returns true when the key
+  // was new (write) or was there (delete).
+  bool mutate(std::string_view key, const std::string* value);
+
+  ShardInfo info_;
+  Treap tree_;
+};
+
+}  // namespace clossyne

@@ -1,0 +1,120 @@
+// Treap: the ordered map inside one shard. Keys and values are binary-safe byte strings, ordered by
+// unsigned bytes (clossyne::compare_keys). A node's priority is key_hash(key, seed), ties broken by
+// key, so the shape depends only on the key set and the seed: a shard rebuilt from the same keys
+// has the same key paths. Expected depth is O(log n) under any insertion order.
+//
+// Each node is one "tree-node actor" of the design: an operation visits the nodes on its key path
+// one at a time. Nodes live in a per-treap arena (a vector with a free list, 32-bit child indices),
+// and every node carries the size of its subtree, which gives ranks and counts in O(log n).
+//
+// Not thread-safe: a treap belongs to one worker's event loop. Movable, not copyable.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/envelope.hpp"
+
+namespace clossyne {
+
+class Treap {
+ public:
+  // The turns from the root to a key's node, or to the empty slot where it would be inserted.
+  struct PathInfo {
+    std::string turns;   // "L"/"R" per edge, e.g. "LRRL"
+    uint32_t depth = 0;  // == turns.size()
+    bool found = false;
+  };
+  using Bound = std::optional<std::string_view>;  // nullopt: from the start / to the end
+  // Return false to stop the scan early.
+  using Visitor = std::function<bool(const std::string& key, const std::string& value)>;
+
+  explicit Treap(uint64_t seed);
+  Treap(Treap&&) noexcept = default;
+  Treap& operator=(Treap&&) noexcept = default;
+  Treap(const Treap&) = delete;
+  Treap& operator=(const Treap&) = delete;
+
+  uint64_t seed() const { return seed_; }
+  std::size_t size() const;
+  bool empty() const { return size() == 0; }
+
+  // Inserts or overwrites; returns true when the key was new.
+  bool set(std::string_view key, std::string_view value);
+  // The value, or nullptr when absent. Valid until the next mutation.
+  const std::string* find(std::string_view key) const;
+  // Replaces the key's node with the join of its children; returns false when absent.
+  bool erase(std::string_view key);
+
+  // Keys in [first, last] (both inclusive, either open) in key order, at most `limit` of them
+  // (nullopt: unlimited; 0: none).
+  void range(Bound first, Bound last, std::optional<uint64_t> limit, const Visitor& visit) const;
+  std::vector<KV> range(Bound first, Bound last,
+                        std::optional<uint64_t> limit = std::nullopt) const;
+  void for_each(const Visitor& visit) const {
+    range(std::nullopt, std::nullopt, std::nullopt, visit);
+  }
+
+  // Number of keys strictly less than `key`.
+  std::size_t rank(std::string_view key) const;
+  PathInfo path(std::string_view key) const;
+  // Height in edges: 0 for a single node (and for an empty treap).
+  uint32_t max_depth() const;
+
+  // Keeps keys < key here and returns a treap (same seed) with keys >= key.
+  Treap split(std::string_view key);
+  // Appends `right`. REQUIRES: same seed, and every key of `right` > every key of this.
+  void join(Treap&& right);
+
+  // Approximate heap bytes held (arena plus key and value bytes).
+  std::size_t memory_bytes() const;
+
+  // Debug accessors for tests: children of a key's node (-1 when absent), and a full check of
+  // order, heap priority and subtree sizes (empty string when sound, else what is wrong).
+  int child_count(std::string_view key) const;
+  std::string check_invariants() const;
+
+ private:
+  static constexpr uint32_t kNil = 0xffffffffu;
+  struct Node {
+    std::string key;
+    std::string value;
+    uint64_t priority = 0;
+    uint32_t left = kNil;
+    uint32_t right = kNil;
+    uint32_t size = 1;
+  };
+  struct Halves {
+    uint32_t left = kNil;
+    uint32_t right = kNil;
+  };
+
+  uint32_t size_of(uint32_t n) const { return n == kNil ? 0 : nodes_[n].size; }
+  void update(uint32_t n);
+  bool above(uint32_t a, uint32_t b) const;
+  uint32_t locate(std::string_view key) const;
+  uint32_t place(Node&& node);  // into a free slot or a new one
+  Node take(uint32_t n);        // moves the node out and frees its slot
+
+  uint32_t insert(uint32_t t, uint32_t n);
+  uint32_t erase(uint32_t t, std::string_view key, bool& erased);
+  Halves split(uint32_t t, std::string_view key);
+  uint32_t join(uint32_t left, uint32_t right);
+
+  uint32_t adopt(Treap& from, uint32_t n);
+  void swap_storage(Treap& other);
+  void compact_if_sparse();
+  bool check(uint32_t n, const std::string* lo, const std::string* hi, std::string& why) const;
+
+  uint64_t seed_;
+  uint32_t root_ = kNil;
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> free_;
+  std::size_t payload_bytes_ = 0;  // key + value bytes of live nodes
+};
+
+}  // namespace clossyne
