@@ -50,7 +50,7 @@ void Broker::poll_once() {
   housekeeping();
 }
 
-// ---- client side ------------------------------------------------------------------------------
+// ---- client requests --------------------------------------------------------------------------
 
 void Broker::on_client_message(RoutedMessage m) {
   Op op;
@@ -58,6 +58,10 @@ void Broker::on_client_message(RoutedMessage m) {
   if (Status st = decode(body, op); !st.ok()) {
     spdlog::debug("broker: bad envelope from a client: {}", st.message());
     reply_to_client(m.identity, m.delimiter, Reply::Error(op.id, "ERR bad envelope: " + st.message()));
+    return;
+  }
+  if (is_admin_op(op.op)) {
+    reply_to_client(m.identity, m.delimiter, admin(op));
     return;
   }
   if (!ready_) {
@@ -114,23 +118,35 @@ std::string Broker::unavailable(const ShardEntry& shard) const {
 }
 
 void Broker::submit_part(uint64_t req, uint32_t op_index, uint32_t part_index, Part part) {
-  ShardEntry& shard = map_.at(part.shard);
-  if (shard.owner.empty() || !registry_.alive(shard.owner)) {
-    complete_op_part(req, op_index, part_index, Reply::Error(0, unavailable(shard)));
-    return;
-  }
   if (parts_.size() >= config_.max_pending) {
     complete_op_part(req, op_index, part_index,
                      Reply::Error(0, "ERR busy: too many operations in flight, retry later"));
     return;
   }
   uint64_t sub_id = next_sub_++;
-  PartRef ref{req, op_index, part_index, shard.info.id, {}, 0, part.op.op == op::kDel};
+  PartRef ref;
+  ref.request = req;
+  ref.op_index = op_index;
+  ref.part_index = part_index;
+  ref.is_del = part.op.op == op::kDel;
   parts_.emplace(sub_id, std::move(ref));
-  if (shard.barrier) {
-    shard.held.push_back(HeldOp{sub_id, std::move(part.op)});
+  route(part.shard, sub_id, std::move(part.op));
+}
+
+// Sends a registered part to its shard's owner, holds it behind the shard's barrier, or fails it
+// when the shard has no live owner.
+void Broker::route(std::size_t shard_index, uint64_t sub_id, Op op) {
+  ShardEntry& shard = map_.at(shard_index);
+  auto it = parts_.find(sub_id);
+  if (it == parts_.end()) return;
+  it->second.shard_id = shard.info.id;
+  it->second.worker.clear();
+  if (shard.owner.empty() || !registry_.alive(shard.owner)) {
+    complete_part(sub_id, Reply::Error(0, unavailable(shard)));
+  } else if (shard.holding()) {
+    shard.held.push_back(HeldOp{sub_id, std::move(op)});
   } else {
-    dispatch(shard, sub_id, std::move(part.op));
+    dispatch(shard, sub_id, std::move(op));
   }
 }
 
@@ -149,9 +165,9 @@ void Broker::dispatch(ShardEntry& shard, uint64_t sub_id, Op op) {
   batch.batch.push_back(std::move(op));
 }
 
-void Broker::release_barrier(ShardEntry& shard) {
-  shard.barrier = false;
-  while (!shard.barrier && !shard.held.empty()) {
+// Releases held ops in order until one of them takes the barrier again.
+void Broker::release_held(ShardEntry& shard) {
+  while (!shard.holding() && !shard.held.empty()) {
     HeldOp h = std::move(shard.held.front());
     shard.held.pop_front();
     if (!registry_.alive(shard.owner)) {
@@ -162,13 +178,66 @@ void Broker::release_barrier(ShardEntry& shard) {
   }
 }
 
+// Ops held on a shard that has since split: each goes to the shard(s) now covering its keys, in
+// the order they were held.
+void Broker::reroute_held(std::deque<HeldOp> held, const KeyRange& old_range) {
+  for (auto& h : held) {
+    auto ref = parts_.find(h.sub_id);
+    if (ref == parts_.end()) continue;
+    const PartRef model = ref->second;  // parts_ may rehash below
+    std::vector<Part> parts = replan(h.op, old_range, map_);
+    for (std::size_t i = 1; i < parts.size(); ++i) {  // extra parts of a shard-wide op
+      PartRef extra = model;
+      auto req = requests_.find(extra.request);
+      if (req == requests_.end()) continue;
+      extra.part_index = static_cast<uint32_t>(req->second.merges[extra.op_index].add_part());
+      ++req->second.remaining[extra.op_index];
+      uint64_t sub_id = next_sub_++;
+      parts_.emplace(sub_id, std::move(extra));
+      route(parts[i].shard, sub_id, std::move(parts[i].op));
+    }
+    if (!parts.empty()) route(parts[0].shard, h.sub_id, std::move(parts[0].op));
+  }
+}
+
+// A worker refused a part for a stale epoch or a shard it no longer holds: send it again by the
+// current map (a few times at most). Returns false when the reply should stand.
+bool Broker::reroute_stale(uint64_t sub_id, const Reply& reply) {
+  if (reply.ok) return false;
+  bool stale = reply.error.rfind("ERR stale epoch", 0) == 0 ||
+               reply.error.find("is not held by worker") != std::string::npos;
+  auto it = parts_.find(sub_id);
+  if (!stale || it == parts_.end() || it->second.reroutes >= 3 || it->second.op.op.empty())
+    return false;
+  PartRef& ref = it->second;
+  ++ref.reroutes;
+  ref.is_del = ref.op.op == op::kDel;
+  spdlog::info("broker: re-routing op {} after '{}'", sub_id, reply.error);
+  Op again = std::move(ref.op);
+  ref.op = Op();
+  auto old = map_.by_id(ref.shard_id);
+  if (again.key && again.op != op::kRng) {
+    route(map_.find(*again.key), sub_id, std::move(again));
+  } else if (old) {
+    route(*old, sub_id, std::move(again));
+  } else {
+    return false;
+  }
+  return true;
+}
+
 void Broker::complete_part(uint64_t sub_id, Reply reply) {
+  if (reroute_stale(sub_id, reply)) return;
   auto it = parts_.find(sub_id);
   if (it == parts_.end()) return;  // already failed (timeout or dead worker)
   PartRef ref = std::move(it->second);
   parts_.erase(it);
   if (ref.is_del && !ref.worker.empty()) {
-    if (auto idx = map_.by_id(ref.shard_id)) release_barrier(map_.at(*idx));
+    if (auto idx = map_.by_id(ref.shard_id)) {
+      ShardEntry& shard = map_.at(*idx);
+      shard.barrier = false;
+      release_held(shard);
+    }
   }
   complete_op_part(ref.request, ref.op_index, ref.part_index, std::move(reply));
 }
@@ -203,133 +272,6 @@ void Broker::finish_if_done(uint64_t req_id) {
 
 void Broker::reply_to_client(const std::string& identity, bool delimiter, const Reply& r) {
   send_routed(clients_, identity, delimiter, encode(r));
-}
-
-// ---- worker side ------------------------------------------------------------------------------
-
-void Broker::on_worker_message(RoutedMessage m) {
-  Reply r;
-  std::string_view body(static_cast<const char*>(m.body.data()), m.body.size());
-  if (Status st = decode(body, r); !st.ok()) {
-    spdlog::warn("broker: undecodable message from worker '{}': {}", escape_key(m.identity),
-                 st.message());
-    return;
-  }
-  const std::string& id = m.identity;
-  if (r.op == op::kRegister) {
-    on_register(id, r);
-    return;
-  }
-  if (!registry_.seen(id, now_ms())) {
-    Op again;
-    again.op = std::string(op::kReregister);
-    send_to_worker(id, again);
-  }
-  if (r.op == op::kHeartbeat) return;
-  if (r.is_batch) {
-    for (auto& sub : r.replies) complete_part(sub.id, std::move(sub));
-  } else {
-    complete_part(r.id, std::move(r));
-  }
-}
-
-void Broker::on_register(const std::string& id, const Reply& r) {
-  bool revived = registry_.touch_alive(id, now_ms());
-  spdlog::info("broker: worker '{}' registered{} holding {} shard(s)", id,
-               revived ? "" : " again", r.shards.size());
-  if (!ready_) {
-    reported_[id] = r.shards;
-    std::size_t alive = registry_.alive_ids().size();
-    if (alive >= static_cast<std::size_t>(config_.min_workers)) {
-      initialize_map();
-    } else {
-      spdlog::info("broker: waiting for {} more worker(s)", config_.min_workers - alive);
-    }
-    return;
-  }
-  send_assign(id);
-}
-
-void Broker::initialize_map() {
-  std::vector<std::pair<std::string, ShardInfo>> reported;
-  for (const auto& [worker, shards] : reported_) {
-    if (!registry_.alive(worker)) continue;
-    for (const auto& s : shards) reported.emplace_back(worker, s);
-  }
-  if (reported.empty()) {
-    map_.create(config_.split_points, config_.seed);
-  } else {
-    map_.adopt(reported, config_.seed);
-  }
-  auto alive = registry_.alive_ids();
-  std::size_t next = 0;
-  for (auto& shard : map_.entries()) {  // round-robin for shards nobody holds
-    if (shard.owner.empty()) shard.owner = alive[next++ % alive.size()];
-  }
-  for (const auto& shard : map_.entries()) {
-    spdlog::info("broker: shard {} [{}, {}) epoch {} -> {}", shard.info.id,
-                 escape_key(shard.info.lo), shard.info.hi ? escape_key(*shard.info.hi) : "+inf",
-                 shard.info.epoch, shard.owner);
-  }
-  reported_.clear();
-  ready_ = true;
-  for (const auto& w : alive) send_assign(w);
-  spdlog::info("broker: ready with {} shard(s) on {} worker(s)", map_.size(), alive.size());
-}
-
-void Broker::send_assign(const std::string& worker) {
-  Op assign;
-  assign.op = std::string(op::kAssign);
-  assign.shards = map_.owned_by(worker);
-  send_to_worker(worker, assign);
-}
-
-void Broker::send_to_worker(const std::string& worker, const Op& op) {
-  send_routed(workers_, worker, false, encode(op));
-}
-
-void Broker::flush_worker_batches() {
-  for (auto& [worker, batch] : outgoing_) {
-    if (batch.batch.empty()) continue;
-    send_to_worker(worker, batch);
-    batch.batch.clear();
-  }
-}
-
-void Broker::housekeeping() {
-  int64_t now = now_ms();
-  for (const auto& id : registry_.expire(now, proto::kLivenessMs)) on_worker_dead(id);
-  if (now < next_heartbeat_ms_) return;
-  next_heartbeat_ms_ = now + proto::kHeartbeatMs;
-  Op hb;
-  hb.op = std::string(op::kHeartbeat);
-  for (const auto& id : registry_.alive_ids()) send_to_worker(id, hb);
-  std::vector<uint64_t> late;
-  for (const auto& [sub_id, ref] : parts_) {
-    if (!ref.worker.empty() && now > ref.deadline_ms) late.push_back(sub_id);
-  }
-  for (uint64_t sub_id : late) {
-    complete_part(sub_id, Reply::Error(0, "ERR timeout: worker did not answer in time"));
-  }
-}
-
-void Broker::on_worker_dead(const std::string& id) {
-  spdlog::warn("broker: worker '{}' missed its heartbeats: marking it dead", id);
-  std::vector<uint64_t> lost;
-  for (const auto& [sub_id, ref] : parts_) {
-    if (ref.worker == id) lost.push_back(sub_id);
-  }
-  for (auto& shard : map_.entries()) {
-    if (shard.owner != id) continue;
-    for (uint64_t sub_id : lost) {
-      if (parts_.count(sub_id) && parts_[sub_id].shard_id == shard.info.id) {
-        complete_part(sub_id, Reply::Error(0, unavailable(shard)));
-      }
-    }
-    release_barrier(shard);  // the owner is dead, so every held op fails now
-  }
-  for (uint64_t sub_id : lost) complete_part(sub_id, Reply::Error(0, "ERR worker " + id + " died"));
-  if (auto it = outgoing_.find(id); it != outgoing_.end()) it->second.batch.clear();
 }
 
 }  // namespace clossyne::broker

@@ -1,6 +1,9 @@
 // Broker: routes client envelopes to the workers owning their keys' shards and merges replies.
 // One thread, one zmq::poll loop (Majordomo style) over two ROUTER sockets: clients and workers.
 // Every request gets a reply or an error within a bounded time; the broker keeps no data.
+// The member functions live in four files by concern: broker.cpp (loop, client requests, routing),
+// worker_link.cpp (registration, liveness, worker replies), migration.cpp (splits and moves),
+// admin.cpp (status and operator commands).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -48,29 +51,62 @@ class Broker {
     std::string worker;
     int64_t deadline_ms = 0;
     bool is_del = false;
+    int reroutes = 0;
+    Op op;  // kept once sent, to re-route it if the worker refuses a stale epoch
+  };
+  // A broker-internal request to a worker (split, export, import, sync).
+  enum class InternalKind { kSplit, kExport, kImport, kSync };
+  struct InternalRef {
+    InternalKind kind;
+    uint32_t shard_id = 0;
+    std::string worker;
   };
 
+  // broker.cpp: loop and client requests.
   void poll_once();
-  // Client side.
   void on_client_message(RoutedMessage m);
   void start_request(RoutedMessage& m, Op& op);
   void submit_part(uint64_t req, uint32_t op_index, uint32_t part_index, Part part);
+  void route(std::size_t shard_index, uint64_t sub_id, Op op);
   void dispatch(ShardEntry& shard, uint64_t sub_id, Op op);
-  void release_barrier(ShardEntry& shard);
+  void release_held(ShardEntry& shard);
+  void reroute_held(std::deque<HeldOp> held, const KeyRange& old_range);
   void complete_part(uint64_t sub_id, Reply reply);
   void complete_op_part(uint64_t req, uint32_t op_index, uint32_t part_index, Reply reply);
   void finish_if_done(uint64_t req);
   void reply_to_client(const std::string& identity, bool delimiter, const Reply& r);
-  // Worker side.
+  std::string unavailable(const ShardEntry& shard) const;
+  bool reroute_stale(uint64_t sub_id, const Reply& reply);
+
+  // worker_link.cpp: workers.
   void on_worker_message(RoutedMessage m);
   void on_register(const std::string& id, const Reply& r);
+  void note_shard_stats(const std::string& worker, const std::vector<ShardInfo>& shards);
   void initialize_map();
   void send_assign(const std::string& worker);
   void send_to_worker(const std::string& worker, const Op& op);
+  uint64_t send_internal(const std::string& worker, InternalKind kind, uint32_t shard, Op op);
   void flush_worker_batches();
   void housekeeping();
   void on_worker_dead(const std::string& id);
-  std::string unavailable(const ShardEntry& shard) const;
+
+  // migration.cpp: structural changes.
+  void balance();
+  std::string start_split(uint32_t shard_id, std::optional<std::string> key);
+  std::string start_move(uint32_t shard_id, const std::string& to);
+  void on_internal_reply(InternalRef ref, Reply reply);
+  void on_split_done(uint32_t shard_id, const Reply& reply);
+  void request_export(ShardEntry& shard);
+  void on_export_chunk(uint32_t shard_id, Reply reply);
+  void on_import_done(uint32_t shard_id, const Reply& reply);
+  void finish_move(uint32_t shard_id);
+  void abort_change(ShardEntry& shard, const std::string& why);
+  void check_migrations(int64_t now);
+
+  // admin.cpp: operator commands.
+  bool is_admin_op(const std::string& op) const;
+  Reply admin(const Op& op);
+  Reply status_reply(uint64_t id) const;
 
   BrokerConfig config_;
   zmq::socket_t clients_;
@@ -81,7 +117,9 @@ class Broker {
   bool ready_ = false;
   std::unordered_map<uint64_t, ClientRequest> requests_;
   std::unordered_map<uint64_t, PartRef> parts_;
+  std::unordered_map<uint64_t, InternalRef> internal_;
   std::unordered_map<std::string, Op> outgoing_;  // per worker, flushed once per loop turn
+  uint32_t next_shard_id_ = 1;
   uint64_t next_request_ = 1;
   uint64_t next_sub_ = 1;
   int64_t next_heartbeat_ms_ = 0;

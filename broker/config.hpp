@@ -6,6 +6,19 @@
 
 namespace clossyne::broker {
 
+// When and how the broker reshapes the cluster (broker/balancer.cpp applies it).
+struct BalancePolicy {
+  uint64_t shard_max_keys = 0;   // split a shard above this many keys (0: never)
+  uint64_t shard_max_bytes = 0;  // split a shard above this much memory (0: never)
+  double imbalance = 0.10;       // move when the busiest worker holds this fraction of all keys
+                                 // more than the idlest
+  uint64_t min_move_keys = 100;  // ... and at least this many keys more
+  int max_moves = 1;             // shard moves at the same time
+  int max_splits = 4;            // shard splits at the same time
+  bool auto_balance = true;      // move shards onto new workers by itself
+  uint64_t chunk_keys = 2000;    // keys per chunk when a shard is copied to a new owner
+};
+
 struct BrokerConfig {
   std::string clients_endpoint = "tcp://*:4298";
   std::string workers_endpoint = "tcp://*:4299";
@@ -14,6 +27,7 @@ struct BrokerConfig {
   uint64_t seed = 0;                       // treap priority seed for new shards (0: random)
   int op_timeout_ms = 10000;               // a sub-op a live worker leaves unanswered this long fails
   std::size_t max_pending = 1000000;       // sub-ops queued or in flight, all shards together
+  BalancePolicy balance;
 };
 
 }  // namespace clossyne::broker

@@ -35,6 +35,27 @@ int main(int argc, char** argv) {
   app.add_option("--max-pending", cfg.max_pending,
                  "operations queued or in flight before new ones are refused")
       ->capture_default_str();
+  auto& bal = cfg.balance;
+  app.add_option("--shard-max-keys", bal.shard_max_keys,
+                 "split a shard at its median key when it holds more keys than this (0: never)")
+      ->capture_default_str();
+  app.add_option("--shard-max-bytes", bal.shard_max_bytes,
+                 "split a shard when it uses more memory than this (0: never)")
+      ->capture_default_str();
+  app.add_option("--balance-threshold", bal.imbalance,
+                 "move a shard when the busiest worker holds this fraction of all keys more "
+                 "than the idlest")
+      ->capture_default_str();
+  app.add_option("--balance-min-keys", bal.min_move_keys,
+                 "... and at least this many keys more")
+      ->capture_default_str();
+  app.add_option("--max-moves", bal.max_moves, "shard moves at the same time")
+      ->capture_default_str();
+  app.add_option("--move-chunk-keys", bal.chunk_keys, "keys per chunk when a shard moves")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_flag("!--no-auto-balance", bal.auto_balance,
+               "do not move shards by itself (splits and drains still happen)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env CLOSSYNE_LOG_LEVEL)");
   CLI11_PARSE(app, argc, argv);
 

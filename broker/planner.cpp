@@ -1,5 +1,8 @@
 #include "planner.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include "common/protocol.hpp"
 
 namespace clossyne::broker {
@@ -103,6 +106,33 @@ Plan plan(const Op& o, const ShardMap& map) {
   return p;
 }
 
+std::vector<Part> replan(const Op& sub, const KeyRange& old_range, const ShardMap& map) {
+  std::vector<Part> out;
+  if (sub.op != op::kRng && sub.op != op::kCount) {
+    Part p;
+    p.shard = map.find(sub.key.value_or(""));
+    p.op = sub;
+    out.push_back(std::move(p));
+    return out;
+  }
+  for (std::size_t i : map.overlapping(old_range.lo, std::nullopt)) {
+    const ShardInfo& s = map.at(i).info;
+    if (old_range.hi && compare_keys(s.lo, *old_range.hi) >= 0) break;
+    if (sub.op == op::kRng && sub.end && compare_keys(s.lo, *sub.end) > 0) break;
+    if (sub.op == op::kRng && sub.key && s.hi && compare_keys(*sub.key, *s.hi) >= 0) continue;
+    Part p;
+    p.shard = i;
+    p.op = sub;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::size_t OpMerge::add_part() {
+  parts_.emplace_back();
+  return parts_.size() - 1;
+}
+
 OpMerge::OpMerge(const Op& op, std::size_t parts) : op_(op.op), limit_(op.limit), parts_(parts) {}
 
 void OpMerge::add(std::size_t part, Reply reply) {
@@ -129,13 +159,14 @@ Reply OpMerge::finish(uint64_t id) {
     for (auto& p : parts_) r.values->push_back(std::move(p.value));
   } else if (op_ == op::kRng) {
     r.items.emplace();
-    for (auto& p : parts_) {  // parts are in shard order, hence key order
-      if (!p.items) continue;
-      for (auto& kv : *p.items) {
-        if (limit_ && r.items->size() >= *limit_) break;
-        r.items->push_back(std::move(kv));
-      }
+    for (auto& p : parts_) {
+      if (p.items) std::move(p.items->begin(), p.items->end(), std::back_inserter(*r.items));
     }
+    // Parts come in shard order, hence key order, unless a split re-planned one of them.
+    auto by_key = [](const KV& a, const KV& b) { return compare_keys(a.first, b.first) < 0; };
+    if (!std::is_sorted(r.items->begin(), r.items->end(), by_key))
+      std::sort(r.items->begin(), r.items->end(), by_key);
+    if (limit_ && r.items->size() > *limit_) r.items->resize(*limit_);
   }
   return r;
 }

@@ -24,11 +24,18 @@ struct Plan {
 // REQUIRES: !map.empty().
 Plan plan(const Op& op, const ShardMap& map);
 
+// Re-plans a shard-local sub-op against the current map after its shard split or moved: a
+// single-key op goes to its key's shard; a shard-wide op (rng, count) to every shard now covering
+// what `old_range` covered.
+std::vector<Part> replan(const Op& sub, const KeyRange& old_range, const ShardMap& map);
+
 // Collects the replies of one op's parts and combines them.
 class OpMerge {
  public:
   OpMerge(const Op& op, std::size_t parts);
   void add(std::size_t part, Reply reply);
+  // Makes room for one more part (a shard-wide part re-planned onto several shards).
+  std::size_t add_part();
   // The combined reply; the first failed part's error wins.
   Reply finish(uint64_t id);
 

@@ -4,6 +4,17 @@
 #include <map>
 
 namespace clossyne::broker {
+namespace {
+ShardInfo make_info(uint32_t id, std::string lo, std::optional<std::string> hi, uint64_t seed) {
+  ShardInfo s;
+  s.id = id;
+  s.lo = std::move(lo);
+  s.hi = std::move(hi);
+  s.epoch = 1;
+  s.seed = seed;
+  return s;
+}
+}  // namespace
 
 void ShardMap::create(const std::vector<std::string>& split_points, uint64_t seed) {
   shards_.clear();
@@ -11,12 +22,12 @@ void ShardMap::create(const std::vector<std::string>& split_points, uint64_t see
   uint32_t id = 1;
   for (const auto& p : split_points) {
     ShardEntry e;
-    e.info = ShardInfo{id++, lo, p, 1, seed, 0};
+    e.info = make_info(id++, lo, p, seed);
     shards_.push_back(std::move(e));
     lo = p;
   }
   ShardEntry last;
-  last.info = ShardInfo{id, lo, std::nullopt, 1, seed, 0};
+  last.info = make_info(id, lo, std::nullopt, seed);
   shards_.push_back(std::move(last));
 }
 
@@ -38,7 +49,7 @@ std::vector<uint32_t> ShardMap::adopt(
   for (const auto& [o, i] : sorted) fresh = std::max(fresh, i.id + 1);
   auto add_gap = [&](const std::string& lo, const std::optional<std::string>& hi) {
     ShardEntry gap;
-    gap.info = ShardInfo{fresh, lo, hi, 1, seed, 0};
+    gap.info = make_info(fresh, lo, hi, seed);
     created.push_back(fresh++);
     shards_.push_back(std::move(gap));
   };
@@ -82,6 +93,33 @@ std::optional<std::size_t> ShardMap::by_id(uint32_t id) const {
     if (shards_[i].info.id == id) return i;
   }
   return std::nullopt;
+}
+
+uint32_t ShardMap::next_id() const {
+  uint32_t id = 0;
+  for (const auto& e : shards_) id = std::max(id, e.info.id);
+  return id + 1;
+}
+
+std::deque<HeldOp> ShardMap::replace(std::size_t index, std::vector<ShardEntry> pieces) {
+  std::deque<HeldOp> held = std::move(shards_[index].held);
+  shards_.erase(shards_.begin() + static_cast<std::ptrdiff_t>(index));
+  shards_.insert(shards_.begin() + static_cast<std::ptrdiff_t>(index),
+                 std::make_move_iterator(pieces.begin()), std::make_move_iterator(pieces.end()));
+  return held;
+}
+
+std::vector<ShardInfo> ShardMap::assignment_for(const std::string& worker) const {
+  std::vector<ShardInfo> out = owned_by(worker);
+  for (const auto& e : shards_) {
+    if (e.busy == ShardBusy::kMoving && e.move.to == worker) {
+      ShardInfo incoming = e.info;
+      incoming.epoch = e.info.epoch + 1;
+      incoming.importing = true;
+      out.push_back(incoming);
+    }
+  }
+  return out;
 }
 
 std::vector<ShardInfo> ShardMap::owned_by(const std::string& worker) const {

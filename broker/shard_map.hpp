@@ -20,12 +20,30 @@ struct HeldOp {
   Op op;
 };
 
+// A structural change under way on a shard; while it lasts, new ops for the shard are held.
+enum class ShardBusy { kNone, kSplitting, kMoving };
+
+// A shard being copied to a new owner, chunk by chunk (broker/migration.cpp).
+struct Migration {
+  std::string to;
+  std::string cursor;      // next key to export (keys >= cursor remain)
+  bool started = false;    // first chunk requested
+  bool last_chunk = false; // the chunk being imported is the last one
+  uint64_t expected = 0;   // id of the internal request whose reply moves the change on
+  uint64_t copied = 0;     // keys copied so far
+  int64_t deadline_ms = 0; // abort when no step completes by then
+};
+
 struct ShardEntry {
   ShardInfo info;
   std::string owner;  // worker id; empty when unassigned
   // Serialization around deletes: while a delete is in flight on this shard, later ops wait here.
   bool barrier = false;
+  ShardBusy busy = ShardBusy::kNone;
+  Migration move;  // valid while busy == kMoving (`expected` and `deadline_ms` also for splits)
   std::deque<HeldOp> held;
+
+  bool holding() const { return barrier || busy != ShardBusy::kNone; }
 
   KeyRange range() const { return KeyRange{info.lo, info.hi}; }
 };
@@ -54,9 +72,16 @@ class ShardMap {
   std::optional<std::size_t> by_id(uint32_t id) const;
 
   std::vector<ShardInfo> owned_by(const std::string& worker) const;
+  // Shards the worker owns plus those it is importing (flagged), for an `assign`.
+  std::vector<ShardInfo> assignment_for(const std::string& worker) const;
+
+  // Replaces the shard at `index` by `pieces` (same key span, in key order). Returns the pieces'
+  // first index. Held ops of the old entry are returned for re-routing.
+  std::deque<HeldOp> replace(std::size_t index, std::vector<ShardEntry> pieces);
+
+  uint32_t next_id() const;
 
  private:
-  uint32_t next_id() const;
   std::vector<ShardEntry> shards_;  // sorted by lo
 };
 

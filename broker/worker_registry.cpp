@@ -33,6 +33,16 @@ bool WorkerRegistry::alive(const std::string& id) const {
   return it != workers_.end() && it->second.alive;
 }
 
+bool WorkerRegistry::draining(const std::string& id) const {
+  auto it = workers_.find(id);
+  return it != workers_.end() && it->second.draining;
+}
+
+void WorkerRegistry::set_draining(const std::string& id, bool on) {
+  auto it = workers_.find(id);
+  if (it != workers_.end()) it->second.draining = on;
+}
+
 std::vector<std::string> WorkerRegistry::alive_ids() const {
   std::vector<std::string> out;
   for (const auto& [id, w] : workers_) {

@@ -11,7 +11,7 @@ namespace clossyne::broker {
 struct WorkerState {
   bool alive = false;
   int64_t last_seen_ms = 0;  // any message from the worker counts
-  uint64_t keys = 0;         // as last reported
+  bool draining = false;     // shards are being moved off; no new ones land here
 };
 
 class WorkerRegistry {
@@ -24,6 +24,9 @@ class WorkerRegistry {
   std::vector<std::string> expire(int64_t now, int64_t liveness_ms);
 
   bool alive(const std::string& id) const;
+  bool known(const std::string& id) const { return workers_.count(id) > 0; }
+  bool draining(const std::string& id) const;
+  void set_draining(const std::string& id, bool on);
   std::vector<std::string> alive_ids() const;  // sorted
   const std::map<std::string, WorkerState>& all() const { return workers_; }
 

@@ -27,7 +27,7 @@ void pack_opt_bin(Packer& p, const std::optional<std::string>& s) {
 }
 
 void pack_shard_info(Packer& p, const ShardInfo& s) {
-  p.pack_map(6);
+  p.pack_map(7 + !s.owner.empty() + s.importing);
   pack_str(p, "id");
   p.pack(s.id);
   pack_str(p, "lo");
@@ -40,6 +40,24 @@ void pack_shard_info(Packer& p, const ShardInfo& s) {
   p.pack(s.seed);
   pack_str(p, "keys");
   p.pack(s.keys);
+  pack_str(p, "bytes");
+  p.pack(s.bytes);
+  if (!s.owner.empty()) pack_str(p, "owner"), pack_str(p, s.owner);
+  if (s.importing) pack_str(p, "importing"), p.pack(true);
+}
+
+void pack_worker_info(Packer& p, const WorkerInfo& w) {
+  p.pack_map(5);
+  pack_str(p, "id");
+  pack_str(p, w.id);
+  pack_str(p, "alive");
+  p.pack(w.alive);
+  pack_str(p, "keys");
+  p.pack(w.keys);
+  pack_str(p, "shards");
+  p.pack(w.shards);
+  pack_str(p, "draining");
+  p.pack(w.draining);
 }
 
 void pack_op(Packer& p, const Op& op) {
@@ -109,6 +127,7 @@ void pack_reply(Packer& p, const Reply& r) {
   uint32_t n = 3;  // v, id, ok
   n += !r.ok + r.has_value + r.n.has_value() + r.values.has_value() + r.items.has_value();
   n += r.where.has_value() + r.is_batch + !r.op.empty() + !r.worker.empty() + !r.shards.empty();
+  n += !r.workers.empty();
   p.pack_map(n);
   pack_str(p, f::kV);
   p.pack(proto::kVersion);
@@ -145,6 +164,11 @@ void pack_reply(Packer& p, const Reply& r) {
     pack_str(p, f::kShards);
     p.pack_array(static_cast<uint32_t>(r.shards.size()));
     for (const auto& s : r.shards) pack_shard_info(p, s);
+  }
+  if (!r.workers.empty()) {
+    pack_str(p, "workers");
+    p.pack_array(static_cast<uint32_t>(r.workers.size()));
+    for (const auto& w : r.workers) pack_worker_info(p, w);
   }
 }
 
@@ -187,6 +211,12 @@ Status want_int(const Obj& o, std::string_view field, int64_t& out) {
   }
   return Status::Ok();
 }
+Status want_bool(const Obj& o, std::string_view field, bool& out) {
+  if (o.type != msgpack::type::BOOLEAN)
+    return Status::Error("field '" + std::string(field) + "' must be a boolean");
+  out = o.via.boolean;
+  return Status::Ok();
+}
 Status want_array(const Obj& o, std::string_view field) {
   if (o.type != msgpack::type::ARRAY) return Status::Error("field '" + std::string(field) + "' must be an array");
   return Status::Ok();
@@ -213,6 +243,37 @@ Status decode_shard_info(const Obj& o, ShardInfo& s) {
       st = want_uint(kv.val, k, s.seed);
     } else if (k == "keys") {
       st = want_uint(kv.val, k, s.keys);
+    } else if (k == "bytes") {
+      st = want_uint(kv.val, k, s.bytes);
+    } else if (k == "owner") {
+      st = want_bytes(kv.val, k, s.owner);
+    } else if (k == "importing") {
+      st = want_bool(kv.val, k, s.importing);
+    }
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status decode_worker_info(const Obj& o, WorkerInfo& w) {
+  if (o.type != msgpack::type::MAP) return Status::Error("worker entry must be a map");
+  for (uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (!is_bytes(kv.key)) continue;
+    std::string_view k = as_view(kv.key);
+    Status st;
+    uint64_t u = 0;
+    if (k == "id") {
+      st = want_bytes(kv.val, k, w.id);
+    } else if (k == "alive") {
+      st = want_bool(kv.val, k, w.alive);
+    } else if (k == "keys") {
+      st = want_uint(kv.val, k, w.keys);
+    } else if (k == "shards") {
+      st = want_uint(kv.val, k, u);
+      w.shards = static_cast<uint32_t>(u);
+    } else if (k == "draining") {
+      st = want_bool(kv.val, k, w.draining);
     }
     if (!st.ok()) return st;
   }
@@ -392,6 +453,14 @@ Status decode_reply_field(std::string_view k, const Obj& val, Reply& r, int dept
   if (k == f::kOp) return want_bytes(val, k, r.op);
   if (k == f::kWorker) return want_bytes(val, k, r.worker);
   if (k == f::kShards) return decode_shards(val, r.shards);
+  if (k == "workers") {
+    if (auto st = want_array(val, k); !st.ok()) return st;
+    r.workers.resize(val.via.array.size);
+    for (uint32_t i = 0; i < val.via.array.size; ++i) {
+      if (auto st = decode_worker_info(val.via.array.ptr[i], r.workers[i]); !st.ok()) return st;
+    }
+    return Status::Ok();
+  }
   return Status::Ok();
 }
 

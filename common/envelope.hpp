@@ -23,8 +23,23 @@ struct ShardInfo {
   std::optional<std::string> hi;  // none is +inf
   uint64_t epoch = 0;
   uint64_t seed = 0;  // treap priority seed: same keys + same seed -> same shape
-  uint64_t keys = 0;  // informational
+  uint64_t keys = 0;   // informational: keys in the shard, as last reported
+  uint64_t bytes = 0;  // informational: memory the shard uses, as last reported
+  std::string owner;  // in status replies
+  // Being copied in by a move: not yet the shard's home. A worker never reports an importing shard
+  // as its own, so a crash mid-move cannot make a partial copy win over the original.
+  bool importing = false;
   bool operator==(const ShardInfo&) const = default;
+};
+
+// A worker as the broker sees it (status replies).
+struct WorkerInfo {
+  std::string id;
+  bool alive = false;
+  uint64_t keys = 0;
+  uint32_t shards = 0;
+  bool draining = false;
+  bool operator==(const WorkerInfo&) const = default;
 };
 
 struct Op {
@@ -70,6 +85,7 @@ struct Reply {
   std::string op;
   std::string worker;
   std::vector<ShardInfo> shards;
+  std::vector<WorkerInfo> workers;  // status replies
 
   static Reply Error(uint64_t id, std::string msg) {
     Reply r;

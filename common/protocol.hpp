@@ -52,6 +52,15 @@ inline constexpr std::string_view kHeartbeat = "heartbeat";  // both ways
 inline constexpr std::string_view kAssign = "assign";        // broker -> worker: the shards it owns
 inline constexpr std::string_view kReregister = "reregister";  // broker -> unknown worker
 inline constexpr std::string_view kCount = "count";          // broker -> worker: keys in a shard
+// Structural changes (broker -> worker), see docs/PROTOCOL.md.
+inline constexpr std::string_view kSplit = "split";    // split a shard at a key (or its median)
+inline constexpr std::string_view kImport = "import";  // pairs copied into an importing shard
+inline constexpr std::string_view kSync = "sync";      // make a shard durable, then answer
+// Operator commands (client -> broker), used by clossyne-admin.
+inline constexpr std::string_view kStatus = "status";
+inline constexpr std::string_view kDrain = "drain";
+inline constexpr std::string_view kUndrain = "undrain";
+inline constexpr std::string_view kMove = "move";
 }  // namespace op
 
 // Limits that protect every process from a hostile or broken peer.

@@ -5,6 +5,17 @@
 using namespace clossyne;
 using namespace clossyne::broker;
 
+namespace {
+ShardInfo info(uint32_t id, std::string hi, uint64_t epoch) {
+  ShardInfo s;
+  s.id = id;
+  s.hi = std::move(hi);
+  s.epoch = epoch;
+  s.seed = 5;
+  return s;
+}
+}  // namespace
+
 TEST_CASE("split points make ordered half-open shards covering every key") {
   ShardMap map;
   map.create({"g", "m"}, 7);
@@ -34,8 +45,8 @@ TEST_CASE("overlapping shards of a closed range come in key order") {
 TEST_CASE("adopting reported shards keeps the highest epoch and fills gaps") {
   ShardMap map;
   std::vector<std::pair<std::string, ShardInfo>> reported{
-      {"w1", ShardInfo{1, "", std::string("m"), 3, 5, 0}},
-      {"w2", ShardInfo{1, "", std::string("m"), 4, 5, 0}},  // newer epoch of the same shard
+      {"w1", info(1, "m", 3)},
+      {"w2", info(1, "m", 4)},  // newer epoch of the same shard
   };
   auto created = map.adopt(reported, 9);
   REQUIRE(map.size() == 2);

@@ -65,7 +65,22 @@ TEST_CASE("a reply survives encode and decode") {
   r.values = std::vector<std::optional<std::string>>{std::string("a"), std::nullopt};
   r.items = std::vector<KV>{{"k1", "v1"}, {"k2", "v2"}};
   r.where = WhereInfo{2, "w1", "2:LR", 2, true};
-  r.shards = {ShardInfo{1, "", std::string("m"), 4, 99, 10}};
+  ShardInfo s;
+  s.id = 1;
+  s.hi.emplace("m");
+  s.epoch = 4;
+  s.seed = 99;
+  s.keys = 10;
+  s.bytes = 640;
+  s.owner = "w1";
+  s.importing = true;
+  r.shards = {s};
+  WorkerInfo w;
+  w.id = "w2";
+  w.alive = true;
+  w.keys = 12;
+  w.shards = 3;
+  r.workers = {w};
   Reply back;
   REQUIRE(decode(encode(r), back).ok());
   CHECK(back.id == 7);
@@ -77,6 +92,7 @@ TEST_CASE("a reply survives encode and decode") {
   CHECK(*back.items == *r.items);
   CHECK(*back.where == *r.where);
   CHECK(back.shards == r.shards);
+  CHECK(back.workers == r.workers);
 }
 
 TEST_CASE("an error reply carries its message") {

@@ -1,0 +1,69 @@
+// Operator commands on the client endpoint (clossyne-admin): status, drain, undrain, split, move.
+// Each is answered at once: a change that takes time is started, and `status` shows its progress.
+#include <spdlog/spdlog.h>
+
+#include "balancer.hpp"
+#include "broker.hpp"
+#include "common/protocol.hpp"
+
+namespace clossyne::broker {
+namespace op = proto::op;
+
+namespace {
+Reply done(uint64_t id, const std::string& what) {
+  Reply r;
+  r.id = id;
+  if (what.rfind("ERR", 0) == 0) return Reply::Error(id, what);
+  r.has_value = true;
+  r.value = what;
+  return r;
+}
+}  // namespace
+
+bool Broker::is_admin_op(const std::string& name) const {
+  return name == op::kStatus || name == op::kDrain || name == op::kUndrain ||
+         name == op::kSplit || name == op::kMove;
+}
+
+Reply Broker::admin(const Op& o) {
+  if (o.op == op::kStatus) return status_reply(o.id);
+  if (!ready_) return Reply::Error(o.id, "ERR cluster not ready");
+  if (o.op == op::kDrain || o.op == op::kUndrain) {
+    if (!registry_.known(o.worker))
+      return Reply::Error(o.id, "ERR unknown worker '" + o.worker + "'");
+    bool on = o.op == op::kDrain;
+    registry_.set_draining(o.worker, on);
+    spdlog::info("broker: worker '{}' {}", o.worker, on ? "draining" : "no longer draining");
+    std::size_t shards = map_.owned_by(o.worker).size();
+    return done(o.id, on ? fmt::format("draining {}: {} shard(s) to move", o.worker, shards)
+                         : fmt::format("{} takes new shards again", o.worker));
+  }
+  if (!o.shard) return Reply::Error(o.id, "ERR missing field 'shard'");
+  if (o.op == op::kSplit) return done(o.id, start_split(*o.shard, o.key));
+  if (o.worker.empty()) return Reply::Error(o.id, "ERR missing field 'worker'");
+  return done(o.id, start_move(*o.shard, o.worker));
+}
+
+Reply Broker::status_reply(uint64_t id) const {
+  Reply r;
+  r.id = id;
+  auto load = keys_per_worker(map_, registry_);
+  for (const auto& [wid, state] : registry_.all()) {
+    WorkerInfo w;
+    w.id = wid;
+    w.alive = state.alive;
+    w.keys = load.count(wid) ? load.at(wid) : 0;
+    w.shards = static_cast<uint32_t>(map_.owned_by(wid).size());
+    w.draining = state.draining;
+    r.workers.push_back(w);
+  }
+  for (std::size_t i = 0; i < map_.size(); ++i) {
+    ShardInfo s = map_.at(i).info;
+    s.owner = map_.at(i).owner;
+    r.shards.push_back(s);
+  }
+  r.n = static_cast<int64_t>(ready_);
+  return r;
+}
+
+}  // namespace clossyne::broker
