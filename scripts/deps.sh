@@ -5,7 +5,7 @@ set -euo pipefail
 
 CLOSSYNE_PACKAGES=(
   g++ cmake make pkg-config
-  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libspdlog-dev libcli11-dev libxxhash-dev catch2
+  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libspdlog-dev libcli11-dev libxxhash-dev nlohmann-json3-dev catch2
   python3 python3-zmq python3-msgpack python3-redis python3-pytest
   redis-tools redis-server netcat-openbsd
 )

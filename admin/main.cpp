@@ -1,0 +1,114 @@
+// clossyne-admin: the operator CLI. Shows the cluster and steers it through the broker.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "broker_client.hpp"
+#include "common/clock.hpp"
+#include "common/protocol.hpp"
+#include "status_view.hpp"
+
+using namespace clossyne;
+namespace op = clossyne::proto::op;
+
+namespace {
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "clossyne-admin: %s\n", msg.c_str());
+  return 1;
+}
+
+// Polls status until `done` holds (or the wait runs out). Returns true when it held.
+template <typename Pred>
+bool wait_for(admin::BrokerClient& client, int wait_s, Pred done) {
+  int64_t deadline = now_ms() + wait_s * 1000;
+  while (now_ms() < deadline) {
+    Op st;
+    st.op = std::string(op::kStatus);
+    Reply r;
+    if (client.call(st, r).ok() && done(r)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return false;
+}
+
+const WorkerInfo* find_worker(const Reply& r, const std::string& id) {
+  for (const auto& w : r.workers)
+    if (w.id == id) return &w;
+  return nullptr;
+}
+const ShardInfo* find_shard(const Reply& r, uint32_t id) {
+  for (const auto& s : r.shards)
+    if (s.id == id) return &s;
+  return nullptr;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string broker = "tcp://127.0.0.1:4298";
+  int timeout_ms = 5000, wait_s = 60;
+  bool json = false, no_wait = false;
+  std::string worker, key;
+  uint32_t shard = 0;
+  CLI::App app{"clossyne-admin: show and steer a Clossyne cluster"};
+  app.add_option("--broker", broker, "the broker's client endpoint")->capture_default_str();
+  app.add_option("--timeout-ms", timeout_ms, "wait this long for each reply")->capture_default_str();
+  app.add_option("--wait", wait_s, "seconds to wait for drain/split/move to complete")
+      ->capture_default_str();
+  app.add_flag("--no-wait", no_wait, "return once the broker has started the change");
+  app.require_subcommand(1);
+  auto* status = app.add_subcommand("status", "workers and shards");
+  status->add_flag("--json", json, "machine-readable output (see docs/ADMIN.md)");
+  auto* drain = app.add_subcommand("drain", "move every shard off a worker; it takes no new ones");
+  drain->add_option("worker", worker, "worker id")->required();
+  auto* undrain = app.add_subcommand("undrain", "let a drained worker take shards again");
+  undrain->add_option("worker", worker, "worker id")->required();
+  auto* split = app.add_subcommand("split", "split a shard at KEY (default: its median key)");
+  split->add_option("shard", shard, "shard id")->required();
+  split->add_option("key", key, "split key");
+  auto* move = app.add_subcommand("move", "move a shard to a worker");
+  move->add_option("shard", shard, "shard id")->required();
+  move->add_option("worker", worker, "target worker id")->required();
+  CLI11_PARSE(app, argc, argv);
+
+  admin::BrokerClient client(broker, std::chrono::milliseconds(timeout_ms));
+  Op req;
+  Reply reply;
+  if (status->parsed()) {
+    req.op = std::string(op::kStatus);
+    if (Status st = client.call(req, reply); !st.ok()) return fail(st.message());
+    std::fputs((json ? admin::status_json(reply) : admin::status_table(reply)).c_str(), stdout);
+    return 0;
+  }
+  if (drain->parsed() || undrain->parsed()) {
+    req.op = std::string(drain->parsed() ? op::kDrain : op::kUndrain);
+    req.worker = worker;
+  } else {
+    req.op = std::string(split->parsed() ? op::kSplit : op::kMove);
+    req.shard = shard;
+    if (split->parsed() && !key.empty()) req.key = key;
+    if (move->parsed()) req.worker = worker;
+  }
+  if (Status st = client.call(req, reply); !st.ok()) return fail(st.message());
+  if (!reply.ok) return fail(reply.error);
+  std::printf("%s\n", reply.value.value_or("ok").c_str());
+  if (no_wait || undrain->parsed()) return 0;
+  bool ok = true;
+  if (drain->parsed()) {
+    ok = wait_for(client, wait_s, [&](const Reply& r) {
+      const WorkerInfo* w = find_worker(r, worker);
+      return w && w->shards == 0;
+    });
+  } else if (split->parsed()) {
+    ok = wait_for(client, wait_s, [&](const Reply& r) { return !find_shard(r, shard); });
+  } else {
+    ok = wait_for(client, wait_s, [&](const Reply& r) {
+      const ShardInfo* s = find_shard(r, shard);
+      return s && s->owner == worker;
+    });
+  }
+  if (!ok) return fail("the change did not complete within " + std::to_string(wait_s) + " s");
+  std::printf("done\n");
+  return 0;
+}
