@@ -30,8 +30,15 @@ std::vector<std::string> keys_of(const Op& o) {
 Plan plan_keys(const Op& o, const ShardMap& map, std::string_view sub_op) {
   Plan p;
   auto keys = keys_of(o);
-  if (keys.empty()) {
-    p.immediate = error(o, "missing field 'keys'");
+  if (keys.empty()) {  // nothing to do: answered as for zero keys
+    Reply r;
+    r.id = o.id;
+    if (o.op == op::kMget) {
+      r.values.emplace();
+    } else {
+      r.n = 0;
+    }
+    p.immediate = r;
     return p;
   }
   for (const auto& k : keys) p.parts.push_back(single(map, sub_op, k));
@@ -86,7 +93,7 @@ Plan plan(const Op& o, const ShardMap& map) {
   } else if (name == op::kMget) {
     p = plan_keys(o, map, op::kGet);
   } else if (name == op::kMset) {
-    if (o.pairs.empty()) p.immediate = error(o, "missing field 'pairs'");
+    if (o.pairs.empty()) p.immediate = Reply::Ok(o.id);
     for (const auto& [k, v] : o.pairs) {
       p.parts.push_back(single(map, op::kSet, k));
       p.parts.back().op.value = v;

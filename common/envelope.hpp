@@ -87,6 +87,11 @@ struct Reply {
   std::vector<ShardInfo> shards;
   std::vector<WorkerInfo> workers;  // status replies
 
+  static Reply Ok(uint64_t id) {
+    Reply r;
+    r.id = id;
+    return r;
+  }
   static Reply Error(uint64_t id, std::string msg) {
     Reply r;
     r.id = id;

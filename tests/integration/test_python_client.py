@@ -6,7 +6,6 @@ broker. The frontend (for the seed API) is started the first time a test needs i
 under their own prefixes. Every wait is bounded.
 """
 import csv
-import itertools
 import os
 import re
 import shutil
@@ -14,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import msgpack
 import pytest
@@ -28,6 +26,11 @@ sys.path.insert(0, str(PKG))
 
 import clossyne  # noqa: E402
 from clossyne import ClossyneError, ClossyneTimeout  # noqa: E402
+
+try:   # clusters listed here get their process logs attached to failed tests' reports (conftest.py)
+    from conftest import _active as _log_on_failure
+except ImportError:
+    _log_on_failure = []
 
 READY_S = 20.0
 REPLY_MS = 5000
@@ -53,24 +56,28 @@ def wait_envelope_ready(endpoint: str, cluster: Cluster, timeout: float = READY_
 def pc(tmp_path_factory):
     """The module's cluster (broker + w1 + w2, frontend started on demand)."""
     c = Cluster(tmp_path_factory.mktemp("pyclient"), workers=2, split_points="m", start_frontend=False)
+    _log_on_failure.append(c)
     try:
         c.start()
         wait_envelope_ready(c.client_endpoint, c)
         yield c
     finally:
         c.stop()
+        _log_on_failure.remove(c)
 
 
 @pytest.fixture
 def fresh(tmp_path_factory):
     """An empty cluster of its own (no frontend), for tests that need exact range contents."""
     c = Cluster(tmp_path_factory.mktemp("pyfresh"), workers=2, split_points="m", start_frontend=False)
+    _log_on_failure.append(c)
     try:
         c.start()
         wait_envelope_ready(c.client_endpoint, c)
         yield c
     finally:
         c.stop()
+        _log_on_failure.remove(c)
 
 
 @pytest.fixture(scope="module")
