@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+
 #include "common/clock.hpp"
 #include "common/protocol.hpp"
 
@@ -34,7 +36,12 @@ void Broker::run(const std::atomic<bool>& stop) {
 void Broker::poll_once() {
   zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0},
                              {workers_.handle(), 0, ZMQ_POLLIN, 0}};
-  zmq::poll(items, 2, std::chrono::milliseconds(100));
+  try {
+    zmq::poll(items, 2, std::chrono::milliseconds(100));
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR) return;  // a signal: run() checks whether to stop
+    throw;
+  }
   // Workers first: their replies release barriers and free queue space.
   for (int i = 0; i < 10000; ++i) {
     auto m = recv_routed(workers_);
@@ -47,6 +54,7 @@ void Broker::poll_once() {
     on_client_message(std::move(*m));
   }
   flush_worker_batches();
+  flush_streams();
   housekeeping();
 }
 
@@ -80,6 +88,7 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
   req.delimiter = m.delimiter;
   req.id = op.id;
   req.is_batch = op.op == op::kBatch;
+  req.stream = req.is_batch && op.stream;
   std::vector<Op> ops;
   if (req.is_batch) {
     ops = std::move(op.batch);
@@ -95,12 +104,17 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
     req.merges.emplace_back(ops[i], p.parts.size());
     req.remaining.push_back(p.parts.size());
     if (p.immediate) {
-      req.replies[i] = std::move(*p.immediate);
       req.remaining[i] = 0;
       --req.outstanding;
+      if (req.stream) {
+        req.ready.push_back(std::move(*p.immediate));
+      } else {
+        req.replies[i] = std::move(*p.immediate);
+      }
     }
     all_parts[i] = std::move(p.parts);
   }
+  if (req.stream && !req.ready.empty()) streaming_.push_back(req_id);
   // `req` may be erased once parts complete, so only ids are used from here on.
   for (uint32_t i = 0; i < all_parts.size(); ++i) {
     for (uint32_t j = 0; j < all_parts[i].size(); ++j) {
@@ -249,8 +263,14 @@ void Broker::complete_op_part(uint64_t req_id, uint32_t op_index, uint32_t part_
   ClientRequest& req = it->second;
   req.merges[op_index].add(part_index, std::move(reply));
   if (--req.remaining[op_index] > 0) return;
-  req.replies[op_index] = req.merges[op_index].finish(req.op_ids[op_index]);
+  Reply done = req.merges[op_index].finish(req.op_ids[op_index]);
   --req.outstanding;
+  if (req.stream) {
+    if (req.ready.empty()) streaming_.push_back(req_id);
+    req.ready.push_back(std::move(done));
+  } else {
+    req.replies[op_index] = std::move(done);
+  }
   finish_if_done(req_id);
 }
 
@@ -262,12 +282,28 @@ void Broker::finish_if_done(uint64_t req_id) {
     Reply batch;
     batch.id = req.id;
     batch.is_batch = true;
-    batch.replies = std::move(req.replies);
+    batch.replies = std::move(req.stream ? req.ready : req.replies);
     reply_to_client(req.identity, req.delimiter, batch);
   } else {
     reply_to_client(req.identity, req.delimiter, req.replies[0]);
   }
   requests_.erase(it);
+}
+
+// Streamed batches: what became ready this turn goes out in one partial envelope per request.
+void Broker::flush_streams() {
+  for (uint64_t req_id : streaming_) {
+    auto it = requests_.find(req_id);
+    if (it == requests_.end() || it->second.ready.empty()) continue;
+    Reply part;
+    part.id = it->second.id;
+    part.is_batch = true;
+    part.partial = true;
+    part.replies = std::move(it->second.ready);
+    it->second.ready.clear();
+    reply_to_client(it->second.identity, it->second.delimiter, part);
+  }
+  streaming_.clear();
 }
 
 void Broker::reply_to_client(const std::string& identity, bool delimiter, const Reply& r) {

@@ -41,6 +41,8 @@ class Broker {
     std::vector<std::size_t> remaining;  // parts still unanswered, per op
     std::vector<Reply> replies;          // final, per op
     std::size_t outstanding = 0;         // ops not yet final, plus one while being planned
+    bool stream = false;                 // a streamed batch: replies go out as they are ready
+    std::vector<Reply> ready;            // streamed replies not yet sent
   };
   // Where a part's reply goes, and which worker has it (empty while held at a barrier).
   struct PartRef {
@@ -75,6 +77,7 @@ class Broker {
   void complete_op_part(uint64_t req, uint32_t op_index, uint32_t part_index, Reply reply);
   void finish_if_done(uint64_t req);
   void reply_to_client(const std::string& identity, bool delimiter, const Reply& r);
+  void flush_streams();
   std::string unavailable(const ShardEntry& shard) const;
   bool reroute_stale(uint64_t sub_id, const Reply& reply);
 
@@ -118,6 +121,7 @@ class Broker {
   std::unordered_map<uint64_t, ClientRequest> requests_;
   std::unordered_map<uint64_t, PartRef> parts_;
   std::unordered_map<uint64_t, InternalRef> internal_;
+  std::vector<uint64_t> streaming_;  // requests with streamed replies ready this loop turn
   std::unordered_map<std::string, Op> outgoing_;  // per worker, flushed once per loop turn
   uint32_t next_shard_id_ = 1;
   uint64_t next_request_ = 1;

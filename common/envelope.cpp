@@ -64,7 +64,7 @@ void pack_op(Packer& p, const Op& op) {
   uint32_t n = 3;  // v, id, op
   n += op.key.has_value() + op.value.has_value() + op.end.has_value() + op.limit.has_value();
   n += !op.keys.empty() + !op.pairs.empty() + !op.batch.empty() + op.shard.has_value();
-  n += op.shard.has_value() /* epoch */ + !op.worker.empty() + !op.shards.empty();
+  n += op.shard.has_value() /* epoch */ + !op.worker.empty() + !op.shards.empty() + op.stream;
   p.pack_map(n);
   pack_str(p, f::kV);
   p.pack(op.version);
@@ -102,6 +102,7 @@ void pack_op(Packer& p, const Op& op) {
     p.pack(op.epoch);
   }
   if (!op.worker.empty()) pack_str(p, f::kWorker), pack_str(p, op.worker);
+  if (op.stream) pack_str(p, f::kStream), p.pack(true);
   if (!op.shards.empty()) {
     pack_str(p, f::kShards);
     p.pack_array(static_cast<uint32_t>(op.shards.size()));
@@ -127,7 +128,7 @@ void pack_reply(Packer& p, const Reply& r) {
   uint32_t n = 3;  // v, id, ok
   n += !r.ok + r.has_value + r.n.has_value() + r.values.has_value() + r.items.has_value();
   n += r.where.has_value() + r.is_batch + !r.op.empty() + !r.worker.empty() + !r.shards.empty();
-  n += !r.workers.empty();
+  n += !r.workers.empty() + r.partial;
   p.pack_map(n);
   pack_str(p, f::kV);
   p.pack(proto::kVersion);
@@ -158,6 +159,7 @@ void pack_reply(Packer& p, const Reply& r) {
     p.pack_array(static_cast<uint32_t>(r.replies.size()));
     for (const auto& sub : r.replies) pack_reply(p, sub);
   }
+  if (r.partial) pack_str(p, f::kPartial), p.pack(true);
   if (!r.op.empty()) pack_str(p, f::kOp), pack_str(p, r.op);
   if (!r.worker.empty()) pack_str(p, f::kWorker), pack_str(p, r.worker);
   if (!r.shards.empty()) {
@@ -345,6 +347,7 @@ Status decode_op_field(std::string_view k, const Obj& val, Op& op, int depth) {
     return st;
   }
   if (k == f::kEpoch) return want_uint(val, k, op.epoch);
+  if (k == f::kStream) return want_bool(val, k, op.stream);
   if (k == f::kWorker) return want_bytes(val, k, op.worker);
   if (k == f::kShards) return decode_shards(val, op.shards);
   return Status::Ok();  // unknown fields are ignored, so newer clients can talk to older servers
@@ -451,6 +454,7 @@ Status decode_reply_field(std::string_view k, const Obj& val, Reply& r, int dept
     return Status::Ok();
   }
   if (k == f::kOp) return want_bytes(val, k, r.op);
+  if (k == f::kPartial) return want_bool(val, k, r.partial);
   if (k == f::kWorker) return want_bytes(val, k, r.worker);
   if (k == f::kShards) return decode_shards(val, r.shards);
   if (k == "workers") {

@@ -53,6 +53,9 @@ struct Op {
   std::vector<std::string> keys;
   std::vector<KV> pairs;
   std::vector<Op> batch;  // "ops"
+  // A batch whose replies may come in several envelopes, each op's as soon as it is ready (so one
+  // slow shard does not hold back the others). Each envelope but the last is marked `partial`.
+  bool stream = false;
   std::optional<uint32_t> shard;
   uint64_t epoch = 0;
   std::string worker;
@@ -79,6 +82,7 @@ struct Reply {
   std::optional<std::vector<KV>> items;                           // rng
   std::optional<WhereInfo> where;
   bool is_batch = false;
+  bool partial = false;  // a streamed batch's replies continue in a later envelope
   std::vector<Reply> replies;
   // Worker -> broker traffic is all Replies: results carry `replies`; control messages (register,
   // heartbeat) carry `op`, `worker` and `shards`.

@@ -31,6 +31,8 @@ inline constexpr std::string_view kValues = "values";
 inline constexpr std::string_view kItems = "items";
 inline constexpr std::string_view kWhere = "where";
 inline constexpr std::string_view kReplies = "replies";
+inline constexpr std::string_view kStream = "stream";
+inline constexpr std::string_view kPartial = "partial";
 }  // namespace f
 
 // Client operations (client -> broker), also used broker -> worker with "shard"/"epoch".
