@@ -29,7 +29,13 @@ Broker::Broker(zmq::context_t& ctx, BrokerConfig config)
 }
 
 void Broker::run(const std::atomic<bool>& stop) {
-  while (!stop.load()) poll_once();
+  while (!stop.load()) {
+    try {
+      poll_once();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;  // a signal interrupted a call: check `stop` and go on
+    }
+  }
   spdlog::info("broker: stopping ({} requests in flight)", requests_.size());
 }
 

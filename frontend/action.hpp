@@ -1,11 +1,13 @@
-// Action: what the frontend does with one parsed request — either a reply it can give at once
-// (local), or an Op for the cluster plus how to turn the cluster's Reply into bytes for this
-// client's dialect (remote). Plain value type.
+// Action: what the frontend does with one parsed request — a reply it can give at once (local),
+// an Op for the cluster plus how to turn the cluster's Reply into bytes for this client's dialect
+// (remote), or a Job that takes several cluster round trips (job). Value type; a job is shared.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "common/envelope.hpp"
+#include "job.hpp"
 #include "request.hpp"
 
 namespace clossyne::frontend {
@@ -17,6 +19,7 @@ enum class ReplyKind : uint8_t {
   kValues,   // array of bulk/nil (MGET)
   kItems,    // flat array k1 v1 k2 v2 ... (RNG)
   kWhere,    // WHERE's 10-element array
+  kType,     // +string when the key exists (n > 0), else +none
   kSeedSet,  // seed dialect: OK
   kSeedGet,  // seed dialect: the raw value, or NS
   kSeedDel,  // seed dialect: OK, or NS when nothing was deleted
@@ -30,12 +33,13 @@ struct ReplyFormat {
 };
 
 struct Action {
-  enum class Kind : uint8_t { kLocal, kRemote };
+  enum class Kind : uint8_t { kLocal, kRemote, kJob };
   Kind kind = Kind::kLocal;
   std::string bytes;         // kLocal: the complete reply (may be empty)
   bool close_after = false;  // close once this reply and all before it are written
   Op op;                     // kRemote: the operation (its id is given when it is sent)
   ReplyFormat format;        // kRemote
+  std::shared_ptr<Job> job;  // kJob
 
   static Action local(std::string bytes, bool close_after = false) {
     Action a;
@@ -48,6 +52,12 @@ struct Action {
     a.kind = Kind::kRemote;
     a.op = std::move(op);
     a.format = format;
+    return a;
+  }
+  static Action start_job(std::shared_ptr<Job> job) {
+    Action a;
+    a.kind = Kind::kJob;
+    a.job = std::move(job);
     return a;
   }
 };

@@ -25,6 +25,11 @@ std::size_t op_bytes(const Op& op) {
   return n;
 }
 
+// The broker answers operator ops (status) only outside a batch.
+bool must_go_alone(const Op& op) {
+  return op.op == proto::op::kStatus;
+}
+
 }  // namespace
 
 BrokerLink::BrokerLink(zmq::context_t& ctx, const std::string& endpoint, int timeout_ms,
@@ -48,26 +53,36 @@ void BrokerLink::submit(Op op, Ticket ticket) {
 }
 
 void BrokerLink::flush(int64_t now) {
+  // Completions run below may submit again (a Job's next step): those wait for the next flush.
+  std::vector<Op> queued;
+  std::vector<Ticket> queued_tickets;
+  queued.swap(queued_);
+  queued_tickets.swap(queued_tickets_);
   std::vector<Op> ops;
   std::vector<Ticket> tickets;
   std::size_t bytes = 0;
-  for (std::size_t i = 0; i < queued_.size(); ++i) {
-    const std::size_t b = op_bytes(queued_[i]);
+  for (std::size_t i = 0; i < queued.size(); ++i) {
+    const std::size_t b = op_bytes(queued[i]);
     if (b > kMaxOpBytes) {
-      done_(queued_tickets_[i], Reply::Error(queued_[i].id, "request too large for the cluster"));
+      done_(queued_tickets[i], Reply::Error(queued[i].id, "request too large for the cluster"));
+      continue;
+    }
+    if (must_go_alone(queued[i])) {
+      std::vector<Op> one;
+      one.push_back(std::move(queued[i]));
+      std::vector<Ticket> one_ticket{queued_tickets[i]};
+      send_envelope(one, one_ticket, now);
       continue;
     }
     if (!ops.empty() && (ops.size() >= kMaxOpsPerEnvelope || bytes + b > kMaxEnvelopeBytes)) {
       send_envelope(ops, tickets, now);
       bytes = 0;
     }
-    ops.push_back(std::move(queued_[i]));
-    tickets.push_back(queued_tickets_[i]);
+    ops.push_back(std::move(queued[i]));
+    tickets.push_back(queued_tickets[i]);
     bytes += b;
   }
   if (!ops.empty()) send_envelope(ops, tickets, now);
-  queued_.clear();
-  queued_tickets_.clear();
 }
 
 void BrokerLink::send_envelope(std::vector<Op>& ops, std::vector<Ticket>& tickets, int64_t now) {
@@ -80,6 +95,7 @@ void BrokerLink::send_envelope(std::vector<Op>& ops, std::vector<Ticket>& ticket
     env.op = std::string(proto::op::kBatch);
     env.id = next_id_++;
     env.batch = std::move(ops);
+    env.stream = true;  // each op's reply as soon as it is ready: a slow shard holds back no one
   }
   ops.clear();
   tickets.clear();
@@ -127,6 +143,10 @@ void BrokerLink::on_reply(Reply& reply) {
 }
 
 void BrokerLink::on_batch_reply(Reply& reply) {
+  if (reply.partial) {  // more of this batch follows; sub-replies always carry their ids
+    for (const Reply& sub : reply.replies) complete(sub.id, sub);
+    return;
+  }
   const std::vector<uint64_t> members = pending_.take_group(reply.id);
   for (std::size_t i = 0; i < reply.replies.size(); ++i) {
     const Reply& sub = reply.replies[i];

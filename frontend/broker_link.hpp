@@ -1,11 +1,11 @@
 // BrokerLink: the frontend's one DEALER socket to the broker and the bookkeeping of what is in
 // flight on it. Ops submitted during one event-loop turn leave together in flush(): one batch
 // envelope (several when the turn produced very many or very large ops), or the op alone when it
-// is the only one. Every op is answered exactly once through the completion callback: with the
-// broker's reply, with "cluster unavailable" when it cannot be sent (ZMQ_IMMEDIATE: nothing is
-// queued while no broker is connected), or with a timeout error at its deadline. Replies to
-// unknown or already answered ids are dropped. Single-threaded; the callback runs inside
-// flush(), poll() and expire().
+// is the only one or an operator op (`status`), which the broker does not take inside a batch.
+// Every op is answered exactly once through the completion callback: with the broker's reply, with
+// "cluster unavailable" when it cannot be sent (ZMQ_IMMEDIATE: nothing is queued while no broker is
+// connected), or with a timeout error at its deadline. Replies to unknown or already answered ids
+// are dropped. Single-threaded; the callback runs inside flush(), poll() and expire().
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -43,6 +43,8 @@ class BrokerLink {
   void expire(int64_t now);
 
   std::size_t in_flight() const { return pending_.ops(); }
+  // True when ops wait for the next flush().
+  bool has_queued() const { return !queued_.empty(); }
 
  private:
   void send_envelope(std::vector<Op>& ops, std::vector<Ticket>& tickets, int64_t now);

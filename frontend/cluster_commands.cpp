@@ -91,6 +91,8 @@ Action build_cluster_command(Handler handler, Args& args) {
       return rng(args);
     case Handler::kWhere:
       return single_key(op::kWhere, args, ReplyKind::kWhere);
+    case Handler::kType:
+      return keys_op(op::kExists, args, ReplyKind::kType);
     default:
       return error("internal error: not a cluster command");
   }

@@ -2,6 +2,9 @@
 
 #include "cluster_commands.hpp"
 #include "command_table.hpp"
+#include "flush_job.hpp"
+#include "info_job.hpp"
+#include "key_scan_job.hpp"
 #include "resp_writer.hpp"
 #include "seed_dialect.hpp"
 
@@ -18,14 +21,34 @@ bool is_local(Handler h) {
   return h < Handler::kSet;
 }
 
+bool is_job(Handler h) {
+  return h >= Handler::kKeys;
+}
+
+Action start_job(Handler h, std::vector<std::string>& args, CommandContext& ctx) {
+  switch (h) {
+    case Handler::kKeys:
+      return build_keys(args);
+    case Handler::kScan:
+      return build_scan(args, ctx.cursors);
+    case Handler::kInfo:
+      return build_info(args, ctx.server);
+    case Handler::kFlushdb:
+      return build_flushdb(args);
+    default:
+      return error("internal error: not a job");
+  }
+}
+
 }  // namespace
 
-Action handle_request(Request& req, ClientState& client) {
+Action handle_request(Request& req, CommandContext& ctx) {
   if (req.dialect == Dialect::kSeed) return handle_seed_request(req);
   const CommandSpec* spec = find_command(req.args[0]);
   if (spec == nullptr) return error(unknown_command_error(req.args));
   if (auto err = check_arity(*spec, req.args.size())) return error(*err);
-  if (is_local(spec->handler)) return run_local_command(spec->handler, req.args, client);
+  if (is_local(spec->handler)) return run_local_command(spec->handler, req.args, ctx);
+  if (is_job(spec->handler)) return start_job(spec->handler, req.args, ctx);
   return build_cluster_command(spec->handler, req.args);
 }
 

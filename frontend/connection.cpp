@@ -1,11 +1,14 @@
 #include "connection.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 
+#include "common/clock.hpp"
 #include "reply_format.hpp"
 
 namespace clossyne::frontend {
@@ -17,10 +20,38 @@ constexpr std::size_t kMaxReadPerTurn = 4u * 1024 * 1024;
 // Written bytes are dropped from the front of the output once they are this many (and half).
 constexpr std::size_t kCompactOutputAt = 1024 * 1024;
 
+// "ip:port" of the peer, for CLIENT LIST; "?" when unknown.
+std::string peer_address(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+    port = ntohs(a->sin6_port);
+  } else if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    port = ntohs(a->sin_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 Connection::Connection(int fd, uint64_t id, ParserLimits limits)
-    : fd_(fd), id_(id), parser_(limits) {}
+    : fd_(fd),
+      id_(id),
+      max_query_bytes_(limits.max_query_bytes),
+      last_input_ms_(now_ms()),
+      parser_(limits) {
+  client_.id = id;
+  client_.fd = fd;
+  client_.addr = peer_address(fd);
+  client_.created_ms = last_input_ms_;
+}
 
 Connection::~Connection() {
   ::close(fd_);
@@ -46,6 +77,7 @@ IoStatus Connection::read_input() {
     if (n > 0) {
       in_.append(buf, static_cast<std::size_t>(n));
       total += static_cast<std::size_t>(n);
+      last_input_ms_ = now_ms();
     } else if (n == 0) {
       read_eof_ = burst_end_ = true;
       return IoStatus::kEof;
@@ -63,6 +95,10 @@ ParseStatus Connection::next_request(Request& out, std::string& error) {
   if (!can_parse() || in_off_ == in_.size()) return ParseStatus::kNeedMore;
   ParseResult r = parser_.parse(unparsed(), burst_end_, out);
   in_off_ += r.consumed;
+  if (r.status == ParseStatus::kNeedMore && unparsed().size() > max_query_bytes_) {
+    r.status = ParseStatus::kError;
+    r.error = "Protocol error: unanswered input exceeds the client query buffer limit";
+  }
   if (r.status == ParseStatus::kError) error = std::move(r.error);
   return r.status;
 }
@@ -85,6 +121,14 @@ void Connection::fill_slot(uint64_t seq, const Reply& reply) {
   Slot& s = slots_[seq - head_seq_];
   if (s.filled) return;
   s.bytes = format_reply(s.format, reply);
+  s.filled = true;
+}
+
+void Connection::fill_slot_bytes(uint64_t seq, std::string bytes) {
+  if (seq < head_seq_ || seq - head_seq_ >= slots_.size()) return;
+  Slot& s = slots_[seq - head_seq_];
+  if (s.filled) return;
+  s.bytes = std::move(bytes);
   s.filled = true;
 }
 
@@ -140,6 +184,10 @@ bool Connection::finished() const {
   if (close_when_flushed_) return true;
   // The peer finished sending and every request it sent has been answered.
   return read_eof_ && slots_.empty();
+}
+
+bool Connection::idle_since(int64_t now, int64_t idle_ms) const {
+  return slots_.empty() && unsent() == 0 && now - last_input_ms_ >= idle_ms;
 }
 
 }  // namespace clossyne::frontend

@@ -45,6 +45,8 @@ class Connection {
   uint64_t push_pending(ReplyFormat format);
   // Fills a pending slot with the cluster's reply. Unknown sequence numbers are ignored.
   void fill_slot(uint64_t seq, const Reply& reply);
+  // Fills a pending slot with ready reply bytes (a finished Job).
+  void fill_slot_bytes(uint64_t seq, std::string bytes);
 
   // Moves filled head slots to the output and writes what the socket takes.
   IoStatus flush_output();
@@ -55,6 +57,8 @@ class Connection {
   uint32_t wanted_events() const;
   // True when the connection has nothing left to do and should be closed.
   bool finished() const;
+  // True when nothing is in flight or unsent and no byte has arrived for `idle_ms` (--timeout).
+  bool idle_since(int64_t now, int64_t idle_ms) const;
 
   uint32_t registered_events = 0;  // what the Server last told epoll
 
@@ -72,6 +76,8 @@ class Connection {
 
   int fd_;
   uint64_t id_;
+  std::size_t max_query_bytes_;
+  int64_t last_input_ms_;
   RequestParser parser_;
   ClientState client_;
   std::string in_;

@@ -1,5 +1,11 @@
 #include "local_commands.hpp"
 
+#include <sys/time.h>
+
+#include "command_docs.hpp"
+#include "common/clock.hpp"
+#include "config_table.hpp"
+#include "info_format.hpp"
 #include "resp_parser.hpp"
 #include "resp_writer.hpp"
 
@@ -8,84 +14,156 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-std::string simple(std::string_view s) {
+Action simple(std::string_view s) {
   std::string out;
   resp_simple(out, s);
-  return out;
+  return Action::local(std::move(out));
 }
-std::string error(std::string_view s) {
+Action error(std::string_view s) {
   std::string out;
   resp_error(out, s);
-  return out;
+  return Action::local(std::move(out));
 }
-std::string bulk(std::string_view s) {
+Action bulk(std::string_view s) {
   std::string out;
   resp_bulk(out, s);
-  return out;
+  return Action::local(std::move(out));
+}
+Action integer(int64_t n) {
+  std::string out;
+  resp_int(out, n);
+  return Action::local(std::move(out));
+}
+Action unknown_subcommand(std::string_view command, const std::string& sub) {
+  return error("unknown subcommand '" + sub.substr(0, 128) + "'. Try " + std::string(command) +
+               " HELP.");
 }
 
 Action ping(const Args& args) {
-  return Action::local(args.size() > 1 ? bulk(args[1]) : simple("PONG"));
-}
-
-Action command(const Args& args) {
-  // An empty COMMAND reply is enough for redis-cli; COUNT tells the truth about our table.
-  if (args.size() > 1 && to_lower(args[1]) == "count") {
-    std::string out;
-    resp_int(out, static_cast<int64_t>(kCommandTable.size()));
-    return Action::local(out);
-  }
-  return Action::local("*0\r\n");
+  return args.size() > 1 ? bulk(args[1]) : simple("PONG");
 }
 
 Action select(const Args& args) {
   long long index = 0;
-  if (!parse_int64(args[1], index))
-    return Action::local(error("value is not an integer or out of range"));
-  if (index != 0) return Action::local(error("DB index is out of range"));
-  return Action::local(simple("OK"));
+  if (!parse_int64(args[1], index)) return error("value is not an integer or out of range");
+  if (index != 0) return error("DB index is out of range");
+  return simple("OK");
+}
+
+// Redis refuses names with spaces, newlines or other special characters.
+bool valid_client_name(std::string_view name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+Action client_setname(const Args& args, ClientState& state) {
+  if (args.size() != 3) return error("wrong number of arguments for 'client|setname' command");
+  if (!valid_client_name(args[2]))
+    return error("Client names cannot contain spaces, newlines or special characters.");
+  state.name = args[2];
+  return simple("OK");
 }
 
 Action client(const Args& args, ClientState& state) {
   const std::string sub = to_lower(args[1]);
-  if (sub == "setname") {
-    if (args.size() != 3)
-      return Action::local(error("wrong number of arguments for 'client|setname' command"));
-    state.name = args[2];
-    return Action::local(simple("OK"));
-  }
-  if (sub == "getname") {
-    if (state.name.empty()) return Action::local("$-1\r\n");
-    return Action::local(bulk(state.name));
-  }
-  return Action::local(simple("OK"));
+  if (sub == "setname") return client_setname(args, state);
+  if (sub == "getname") return state.name.empty() ? Action::local("$-1\r\n") : bulk(state.name);
+  if (sub == "id") return integer(static_cast<int64_t>(state.id));
+  if (sub == "info") return bulk(client_info_line(state, now_ms()) + "\n");
+  // LIST shows this connection only (the frontend keeps no registry of the others' details).
+  if (sub == "list") return bulk(client_info_line(state, now_ms()) + "\n");
+  if (sub == "setinfo" || sub == "no-evict" || sub == "no-touch") return simple("OK");
+  return unknown_subcommand("CLIENT", args[1]);
 }
 
-Action config(const Args& args) {
-  if (to_lower(args[1]) == "get") return Action::local("*0\r\n");
-  return Action::local(simple("OK"));
+Action config(const Args& args, const ServerInfo& server) {
+  const std::string sub = to_lower(args[1]);
+  if (sub == "get") {
+    if (args.size() < 3) return error("wrong number of arguments for 'config|get' command");
+    return Action::local(config_get_reply(server, Args(args.begin() + 2, args.end())));
+  }
+  if (sub == "resetstat") return simple("OK");
+  if (sub == "set" || sub == "rewrite")
+    return error("CONFIG " + to_lower(args[1]) +
+                 " is not supported: settings are command-line flags");
+  return unknown_subcommand("CONFIG", args[1]);
+}
+
+Action time_now() {
+  timeval tv{};
+  ::gettimeofday(&tv, nullptr);
+  std::string out;
+  resp_array(out, 2);
+  resp_bulk(out, std::to_string(tv.tv_sec));
+  resp_bulk(out, std::to_string(tv.tv_usec));
+  return Action::local(std::move(out));
+}
+
+// HELLO [2 [SETNAME name] [AUTH user pass]]: RESP2 only; RESP3 gets NOPROTO, as Redis words it.
+Action hello(const Args& args, ClientState& state) {
+  if (args.size() > 1) {
+    long long ver = 0;
+    if (!parse_int64(args[1], ver))
+      return error("Protocol version is not an integer or out of range");
+    if (ver != 2)
+      return Action::local("-NOPROTO sorry, this protocol version is not supported.\r\n");
+  }
+  for (std::size_t i = 2; i + 1 < args.size(); ++i) {
+    if (to_lower(args[i]) == "setname" && valid_client_name(args[i + 1])) state.name = args[i + 1];
+  }
+  std::string out;
+  resp_array(out, 14);
+  for (auto [k, v] : {std::pair<std::string_view, std::string_view>{"server", "redis"},
+                      {"version", kRedisVersion}}) {
+    resp_bulk(out, k);
+    resp_bulk(out, v);
+  }
+  resp_bulk(out, "proto");
+  resp_int(out, 2);
+  resp_bulk(out, "id");
+  resp_int(out, static_cast<int64_t>(state.id));
+  resp_bulk(out, "mode");
+  resp_bulk(out, "standalone");
+  resp_bulk(out, "role");
+  resp_bulk(out, "master");
+  resp_bulk(out, "modules");
+  resp_array(out, 0);
+  return Action::local(std::move(out));
 }
 
 }  // namespace
 
-Action run_local_command(Handler handler, const Args& args, ClientState& client_state) {
+std::string client_info_line(const ClientState& c, int64_t now) {
+  const int64_t age = c.created_ms > 0 ? (now - c.created_ms) / 1000 : 0;
+  return "id=" + std::to_string(c.id) + " addr=" + c.addr + " fd=" + std::to_string(c.fd) +
+         " name=" + c.name + " age=" + std::to_string(age) +
+         " idle=0 flags=N db=0 sub=0 psub=0 multi=-1 resp=2";
+}
+
+Action run_local_command(Handler handler, const Args& args, CommandContext& ctx) {
   switch (handler) {
     case Handler::kPing:
       return ping(args);
     case Handler::kEcho:
-      return Action::local(bulk(args[1]));
+      return bulk(args[1]);
     case Handler::kQuit:
-      return Action::local(simple("OK"), /*close_after=*/true);
+      return Action::local("+OK\r\n", /*close_after=*/true);
     case Handler::kCommand:
-      return command(args);
+      return Action::local(command_reply(args));
     case Handler::kSelect:
       return select(args);
     case Handler::kClient:
-      return client(args, client_state);
+      return client(args, ctx.client);
     case Handler::kConfig:
-      return config(args);
+      return config(args, ctx.server);
+    case Handler::kTime:
+      return time_now();
+    case Handler::kHello:
+      return hello(args, ctx.client);
     default:
-      return Action::local(error("internal error: not a local command"));
+      return error("internal error: not a local command");
   }
 }
 

@@ -1,21 +1,40 @@
 // Commands the frontend answers itself, without the cluster: PING, ECHO, QUIT, COMMAND, SELECT,
-// CLIENT, CONFIG — enough for redis-cli, redis-benchmark and client libraries to feel at home.
+// CLIENT, CONFIG, TIME, HELLO — enough for redis-cli, redis-benchmark and client libraries to
+// feel at home.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "action.hpp"
 #include "command_table.hpp"
+#include "cursor_table.hpp"
+#include "server_info.hpp"
 
 namespace clossyne::frontend {
 
-// Per-connection state that local commands read and write.
+// Per-connection state that commands read and write.
 struct ClientState {
-  std::string name;  // CLIENT SETNAME
+  uint64_t id = 0;
+  std::string addr;  // the peer, "ip:port"
+  int fd = -1;
+  int64_t created_ms = 0;  // steady clock
+  std::string name;        // CLIENT SETNAME
+};
+
+// What a command may see besides its arguments: its client, the server's settings and counters,
+// and the SCAN cursors (shared by every connection). The references outlive the call.
+struct CommandContext {
+  ClientState& client;
+  const ServerInfo& server;
+  CursorTable& cursors;
 };
 
 // REQUIRES: `handler` is a local handler and `args` passed check_arity.
 Action run_local_command(Handler handler, const std::vector<std::string>& args,
-                         ClientState& client);
+                         CommandContext& ctx);
+
+// CLIENT INFO's line for one client (no trailing newline).
+std::string client_info_line(const ClientState& client, int64_t now_ms);
 
 }  // namespace clossyne::frontend

@@ -36,8 +36,17 @@ int parse_options(int argc, char** argv, Options& out) {
   app.add_option("--broker", cfg.broker, "broker client endpoint")->capture_default_str();
   app.add_option("--max-clients", cfg.max_clients, "most clients connected at once")
       ->capture_default_str();
-  app.add_option("--max-value-bytes", cfg.max_value_bytes, "largest bulk argument accepted")
-      ->capture_default_str();
+  app.add_option("--max-value-bytes", cfg.max_value_bytes,
+                 "largest bulk argument accepted (Redis proto-max-bulk-len)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--client-query-buffer-limit", cfg.query_buffer_limit,
+                 "most bytes one client's unanswered request may hold")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--timeout", cfg.timeout_s, "close clients idle this many seconds (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--request-timeout-ms", cfg.request_timeout_ms, "how long a request may wait")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

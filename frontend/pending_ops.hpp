@@ -16,6 +16,7 @@ namespace clossyne::frontend {
 struct Ticket {
   uint64_t conn = 0;
   uint64_t slot = 0;
+  uint64_t job = 0;  // non-zero: the reply goes to this Job, not straight to the slot
 };
 
 class PendingOps {

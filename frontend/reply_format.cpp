@@ -69,6 +69,8 @@ void write_resp(std::string& out, ReplyKind kind, const Reply& r) {
       return write_items(out, r);
     case ReplyKind::kWhere:
       return write_where(out, r);
+    case ReplyKind::kType:
+      return resp_simple(out, r.n.value_or(0) > 0 ? "string" : "none");
     default:
       return;
   }

@@ -20,13 +20,18 @@ ParseResult error(std::string msg) {
   return r;
 }
 
-// Finds the header line starting at `pos` (after its type byte). Returns false if incomplete.
-bool header_line(std::string_view in, std::size_t pos, std::string_view& line, std::size_t& next) {
-  const std::size_t crlf = in.find("\r\n", pos);
-  if (crlf == std::string_view::npos) return false;
-  line = in.substr(pos + 1, crlf - pos - 1);
-  next = crlf + 2;
-  return true;
+enum class Header { kComplete, kIncomplete, kBadEnd };
+
+// Finds the header line starting at `pos` (after its type byte). A line must end with CRLF: a
+// bare LF is an error at once rather than a wait for a CR that will not come.
+Header header_line(std::string_view in, std::size_t pos, std::string_view& line,
+                   std::size_t& next) {
+  const std::size_t lf = in.find('\n', pos);
+  if (lf == std::string_view::npos) return Header::kIncomplete;
+  if (lf == pos || in[lf - 1] != '\r') return Header::kBadEnd;
+  line = in.substr(pos + 1, lf - pos - 2);
+  next = lf + 1;
+  return Header::kComplete;
 }
 
 }  // namespace
@@ -69,17 +74,20 @@ bool RespParser::step(std::string_view in, std::size_t& pos, ParseResult& r) {
 bool RespParser::read_count(std::string_view in, std::size_t& pos, ParseResult& r) {
   std::string_view line;
   std::size_t next = 0;
-  if (!header_line(in, pos, line, next)) {
+  const Header h = header_line(in, pos, line, next);
+  if (h == Header::kIncomplete) {
     if (in.size() - pos > kMaxHeaderLine) r = error("Protocol error: too big mbulk count string");
     return false;
   }
   long long n = 0;
-  if (!parse_int64(line, n) || n > static_cast<long long>(limits_.max_multibulk)) {
+  if (h == Header::kBadEnd || !parse_int64(line, n) ||
+      n > static_cast<long long>(limits_.max_multibulk)) {
     r = error("Protocol error: invalid multibulk length");
     return false;
   }
   pos = next;
   args_.clear();
+  request_bytes_ = 0;
   if (n <= 0) {  // `*0` and `*-1` are empty requests, skipped as Redis does
     finish(r);
     return false;
@@ -97,14 +105,21 @@ bool RespParser::read_bulk_len(std::string_view in, std::size_t& pos, ParseResul
   }
   std::string_view line;
   std::size_t next = 0;
-  if (!header_line(in, pos, line, next)) {
+  const Header h = header_line(in, pos, line, next);
+  if (h == Header::kIncomplete) {
     if (in.size() - pos > kMaxHeaderLine) r = error("Protocol error: too big bulk count string");
     return false;
   }
   long long len = 0;
-  if (!parse_int64(line, len) || len < 0 ||
+  if (h == Header::kBadEnd || !parse_int64(line, len) || len < 0 ||
       static_cast<unsigned long long>(len) > limits_.max_bulk) {
     r = error("Protocol error: invalid bulk length");
+    return false;
+  }
+  // The whole request, as declared so far, must fit the client's query buffer limit.
+  request_bytes_ += static_cast<std::size_t>(len);
+  if (request_bytes_ > limits_.max_query_bytes) {
+    r = error("Protocol error: request exceeds the client query buffer limit");
     return false;
   }
   pos = next;

@@ -20,8 +20,10 @@ struct ParseResult {
 };
 
 struct ParserLimits {
-  std::size_t max_multibulk = 1024 * 1024;
-  std::size_t max_bulk = 512u * 1024 * 1024;
+  std::size_t max_multibulk = 1024 * 1024;            // arguments in one request
+  std::size_t max_bulk = 512u * 1024 * 1024;          // bytes in one argument (--max-value-bytes)
+  std::size_t max_query_bytes = 1024u * 1024 * 1024;  // bytes buffered for one client (declared
+                                                      // request size, or unparsed input)
 };
 
 class RespParser {
@@ -50,6 +52,7 @@ class RespParser {
   State state_ = State::kCount;
   long long remaining_args_ = 0;
   std::size_t remaining_bytes_ = 0;
+  std::size_t request_bytes_ = 0;  // bulk bytes declared so far by the current request
   std::vector<std::string> args_;
 };
 

@@ -44,10 +44,15 @@ void set_nodelay(int fd) {
 
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
-      limits_{1024 * 1024, config_.max_value_bytes},
+      limits_{1024 * 1024, config_.max_value_bytes, config_.query_buffer_limit},
       next_conn_id_(kFirstConnId) {
   // Created first so that stop() works whenever it is called.
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  info_.max_clients = config_.max_clients;
+  info_.max_value_bytes = config_.max_value_bytes;
+  info_.query_buffer_limit = config_.query_buffer_limit;
+  info_.timeout_s = config_.timeout_s;
+  info_.start_ms = now_ms();
 }
 
 Server::~Server() {
@@ -75,6 +80,7 @@ Status Server::start() {
       !add_to_epoll(link_->fd(), kBrokerTag, EPOLLIN)) {
     return Status::Error(std::string("cannot set up epoll: ") + std::strerror(errno));
   }
+  info_.port = port_;
   spdlog::info("listening on {}:{}", config_.host, port_);
   spdlog::info("broker endpoint {}", config_.broker);
   return Status::Ok();
@@ -101,7 +107,7 @@ bool Server::add_to_epoll(int fd, uint64_t tag, uint32_t events) {
 
 void Server::turn() {
   epoll_event events[kMaxEvents];
-  const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, kTickMs);
+  const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, link_->has_queued() ? 0 : kTickMs);
   if (n < 0 && errno != EINTR) spdlog::error("epoll_wait: {}", std::strerror(errno));
   for (int i = 0; i < n; ++i) handle_event(events[i].data.u64, events[i].events);
   service_dirty();
@@ -111,9 +117,22 @@ void Server::turn() {
     link_->flush(now);
     link_->poll();
     link_->expire(now);
-    if (dirty_.empty()) break;
+    if (dirty_.empty() && !link_->has_queued()) break;
     service_dirty();
   }
+  close_idle_clients(now_ms());
+}
+
+void Server::close_idle_clients(int64_t now) {
+  if (config_.timeout_s <= 0 || now < next_idle_sweep_ms_) return;
+  next_idle_sweep_ms_ = now + 1000;
+  const int64_t idle_ms = static_cast<int64_t>(config_.timeout_s) * 1000;
+  std::vector<uint64_t> idle;
+  for (const auto& [id, conn] : conns_) {
+    if (conn->idle_since(now, idle_ms)) idle.push_back(id);
+  }
+  for (uint64_t id : idle) close_connection(id);
+  if (!idle.empty()) spdlog::debug("closed {} idle client(s)", idle.size());
 }
 
 void Server::handle_event(uint64_t tag, uint32_t events) {
@@ -136,7 +155,9 @@ void Server::accept_clients() {
       if (errno == EMFILE || errno == ENFILE) shed_one_client();
       return;
     }
+    ++info_.total_connections;
     if (conns_.size() >= config_.max_clients) {
+      ++info_.rejected_connections;
       (void)!::send(fd, kMaxClientsError.data(), kMaxClientsError.size(), MSG_NOSIGNAL);
       ::close(fd);
       continue;
@@ -150,6 +171,7 @@ void Server::accept_clients() {
     auto conn = std::make_unique<Connection>(fd, id, limits_);
     conn->registered_events = EPOLLIN;
     conns_.emplace(id, std::move(conn));
+    info_.connected_clients = conns_.size();
     spdlog::debug("client {} connected (fd {})", id, fd);
   }
 }
@@ -160,7 +182,11 @@ void Server::shed_one_client() {
   spdlog::warn("out of file descriptors: refusing a client");
   if (spare_fd_ >= 0) ::close(spare_fd_);
   const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  if (fd >= 0) ::close(fd);
+  if (fd >= 0) {
+    ++info_.total_connections;
+    ++info_.rejected_connections;
+    ::close(fd);
+  }
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
@@ -198,21 +224,58 @@ void Server::parse_requests(Connection& conn) {
     const ParseStatus st = conn.next_request(req, error);
     if (st == ParseStatus::kNeedMore) return;
     if (st == ParseStatus::kError) {
+      ++info_.protocol_errors;
+      spdlog::debug("client {}: {}", conn.id(), error);
       std::string out;
       resp_error(out, error);
       return conn.push_reply(std::move(out), /*close_after=*/true);
     }
-    Action action = handle_request(req, conn.client());
+    ++info_.total_commands;
+    CommandContext ctx{conn.client(), info_, cursors_};
+    Action action = handle_request(req, ctx);
     if (action.kind == Action::Kind::kLocal) {
       conn.push_reply(std::move(action.bytes), action.close_after);
+    } else if (action.kind == Action::Kind::kJob) {
+      start_job(conn, std::move(action.job));
     } else {
       const uint64_t slot = conn.push_pending(action.format);
-      link_->submit(std::move(action.op), Ticket{conn.id(), slot});
+      link_->submit(std::move(action.op), Ticket{conn.id(), slot, 0});
     }
   }
 }
 
+void Server::start_job(Connection& conn, std::shared_ptr<Job> job) {
+  const uint64_t job_id = next_job_id_++;
+  const Ticket ticket{conn.id(), conn.push_pending(ReplyFormat{}), job_id};
+  JobStep first = job->start();
+  jobs_.emplace(job_id, RunningJob{std::move(job), ticket});
+  advance_job(job_id, std::move(first));
+}
+
+void Server::advance_job(uint64_t job_id, JobStep step) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  const Ticket ticket = it->second.ticket;
+  if (!step.done) return link_->submit(std::move(step.op), ticket);
+  jobs_.erase(it);
+  auto conn = conns_.find(ticket.conn);
+  if (conn == conns_.end()) return;
+  conn->second->fill_slot_bytes(ticket.slot, std::move(step.reply));
+  dirty_.push_back(ticket.conn);
+}
+
+void Server::on_job_reply(const Ticket& ticket, const Reply& reply) {
+  auto it = jobs_.find(ticket.job);
+  if (it == jobs_.end()) return;
+  if (conns_.count(ticket.conn) == 0) {
+    jobs_.erase(it);  // the client left: stop walking for it
+    return;
+  }
+  advance_job(ticket.job, it->second.job->on_reply(reply));
+}
+
 void Server::on_cluster_reply(const Ticket& ticket, const Reply& reply) {
+  if (ticket.job != 0) return on_job_reply(ticket, reply);
   auto it = conns_.find(ticket.conn);
   if (it == conns_.end()) return;  // the client left; its answer has nowhere to go
   it->second->fill_slot(ticket.slot, reply);
@@ -233,6 +296,7 @@ void Server::close_connection(uint64_t id) {
   if (it == conns_.end()) return;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second->fd(), nullptr);
   conns_.erase(it);
+  info_.connected_clients = conns_.size();
   spdlog::debug("client {} closed", id);
 }
 

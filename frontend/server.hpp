@@ -2,7 +2,10 @@
 // every client socket, the broker DEALER's ZMQ_FD and a wake-up eventfd. Each turn it reads the
 // clients that have input, parses their requests, answers local commands at once, sends the
 // turn's cluster ops to the broker as one batch, takes in the broker's replies, expires overdue
-// requests, and writes every reply that is ready, in request order per connection.
+// requests, and writes every reply that is ready, in request order per connection. Commands that
+// need several cluster round trips run as Jobs: each step's reply comes back here and the job's
+// next op is sent, until its final reply fills the request's slot. With --timeout, idle clients
+// are closed by a sweep once a second.
 //
 // Usage: Server s(config); if (s.start().ok()) s.run();  — stop() may be called from any thread
 // or a signal handler (it only stores a flag and writes to an eventfd); run() then returns.
@@ -18,6 +21,9 @@
 #include "broker_link.hpp"
 #include "common/status.hpp"
 #include "connection.hpp"
+#include "cursor_table.hpp"
+#include "job.hpp"
+#include "server_info.hpp"
 
 namespace clossyne::frontend {
 
@@ -27,6 +33,8 @@ struct ServerConfig {
   std::string broker = "tcp://127.0.0.1:4298";
   std::size_t max_clients = 10000;
   std::size_t max_value_bytes = 512u * 1024 * 1024;
+  std::size_t query_buffer_limit = 1024u * 1024 * 1024;  // --client-query-buffer-limit
+  int timeout_s = 0;                                     // --timeout: idle clients; 0 = never
   int request_timeout_ms = 8000;
 };
 
@@ -55,6 +63,10 @@ class Server {
   void service(Connection& conn);
   void parse_requests(Connection& conn);
   void on_cluster_reply(const Ticket& ticket, const Reply& reply);
+  void start_job(Connection& conn, std::shared_ptr<Job> job);
+  void advance_job(uint64_t job_id, JobStep step);
+  void on_job_reply(const Ticket& ticket, const Reply& reply);
+  void close_idle_clients(int64_t now);
   void service_dirty();
   void update_interest(Connection& conn);
   void close_connection(uint64_t id);
@@ -73,6 +85,15 @@ class Server {
   uint64_t next_conn_id_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   std::vector<uint64_t> dirty_;  // connections with new replies or input this turn
+  struct RunningJob {
+    std::shared_ptr<Job> job;
+    Ticket ticket;  // where its final reply goes (ticket.job is its own id)
+  };
+  std::unordered_map<uint64_t, RunningJob> jobs_;
+  uint64_t next_job_id_ = 1;
+  ServerInfo info_;
+  CursorTable cursors_;
+  int64_t next_idle_sweep_ms_ = 0;
 };
 
 }  // namespace clossyne::frontend

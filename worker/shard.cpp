@@ -6,6 +6,8 @@
 
 #include "common/key_range.hpp"
 #include "common/protocol.hpp"
+#include "worker/storage.hpp"
+#include "worker/undo_log.hpp"
 
 namespace clossyne {
 
@@ -57,6 +59,21 @@ void Shard::reassign(const ShardInfo& info) {
     spdlog::warn("shard {}: {} keys lie outside the new bounds and are hidden", info_.id, hidden);
 }
 
+ShardInfo Shard::effective(const ShardInfo& wanted) const {
+  ShardInfo out = wanted;
+  out.keys = 0;
+  if (!tree_.empty()) out.seed = info_.seed;
+  return out;
+}
+
+void Shard::restore(std::string_view key, const std::string* value) {
+  if (value) {
+    tree_.set(key, *value);
+  } else {
+    tree_.erase(key);
+  }
+}
+
 bool Shard::contains(std::string_view key) const {
   return KeyRange{info_.lo, info_.hi}.contains(key);
 }
@@ -78,7 +95,19 @@ Reply Shard::apply(const Op& sub, const std::string& worker_id) {
   return reply;
 }
 
+// The change is recorded before it is applied; the loop commits the records before it answers,
+// and on a failed commit the undo log puts the old value back.
 bool Shard::mutate(std::string_view key, const std::string* value) {
+  if (storage_ && undo_ && storage_->persistent()) {
+    const std::string* before = tree_.find(key);
+    if (!value && !before) return false;  // deleting an absent key changes nothing
+    undo_->remember(info_.id, key, before);
+    if (value) {
+      storage_->record_set(info_.id, key, *value);
+    } else {
+      storage_->record_del(info_.id, key);
+    }
+  }
   return value ? tree_.set(key, *value) : tree_.erase(key);
 }
 

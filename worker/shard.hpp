@@ -2,8 +2,9 @@
 // sub-op sent by the broker (set, get, del, exists, rng, count, where) and always answers with a
 // Reply carrying the sub-op's id; bad input becomes an "ERR ..." reply, never an exception.
 //
-// Every change to the tree goes through mutate(), the single point where a persistence log will
-// record it. Not thread-safe: a shard belongs to one worker's event loop.
+// Every change to the tree goes through mutate(), which reports it to the attached Storage and
+// remembers how to undo it (worker/storage.hpp); restore() changes the tree without either, for
+// recovery and undo. Not thread-safe: a shard belongs to one worker's event loop.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -13,6 +14,9 @@
 #include "worker/treap.hpp"
 
 namespace clossyne {
+
+class Storage;
+class UndoLog;
 
 class Shard {
  public:
@@ -27,6 +31,17 @@ class Shard {
   // Takes new bounds and epoch. Keys outside the new bounds stay in the tree but are no longer
   // visible: moving them is the job of shard split/move, which knows where they go.
   void reassign(const ShardInfo& info);
+  // The info reassign(wanted) would leave: the seed stays when the tree holds keys. keys = 0.
+  ShardInfo effective(const ShardInfo& wanted) const;
+
+  // Changes are reported to `storage` and remembered in `undo` when the storage is persistent.
+  // Both outlive the shard (the ShardTable owns them); nullptr: changes are only made in memory.
+  void attach(Storage* storage, UndoLog* undo) {
+    storage_ = storage;
+    undo_ = undo;
+  }
+  // Sets (value) or deletes (nullptr) a key without recording it: replay and undo.
+  void restore(std::string_view key, const std::string* value);
 
   // True when `op` is a sub-op apply() can run.
   static bool knows(std::string_view op) { return find_command(op) != nullptr; }
@@ -57,6 +72,8 @@ class Shard {
 
   ShardInfo info_;
   Treap tree_;
+  Storage* storage_ = nullptr;
+  UndoLog* undo_ = nullptr;
 };
 
 }  // namespace clossyne

@@ -1,26 +1,36 @@
 // ShardTable: the shards one worker holds, by id. Applies the broker's "assign" (the full list of
 // shards to own) and routes sub-ops to their shard after checking that the shard is held and the
 // sub-op's epoch is the shard's current one. Every call answers; nothing throws on bad input.
+//
+// With a persistent Storage every change is recorded as it is made (data changes by the shards,
+// shard changes by assign()); commit() makes the recorded changes durable or, when that fails,
+// undoes them in memory, so what the table holds is always what the log holds once a turn ends.
 // Not thread-safe: it belongs to the worker's event loop.
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/envelope.hpp"
 #include "worker/shard.hpp"
+#include "worker/storage.hpp"
+#include "worker/undo_log.hpp"
 
 namespace clossyne {
 
 class ShardTable {
  public:
-  explicit ShardTable(std::string worker_id) : worker_id_(std::move(worker_id)) {}
+  // `storage` (nullptr: in-memory) must outlive the table.
+  explicit ShardTable(std::string worker_id, Storage* storage = nullptr);
 
   // Creates the listed shards that are missing (empty), updates bounds and epoch of held ones and
-  // drops the ones not listed.
-  void assign(const std::vector<ShardInfo>& shards);
+  // drops the ones not listed. With a persistent storage the changes are logged and synced first;
+  // when that fails nothing changes and the error (strerror) is returned.
+  // REQUIRES: no uncommitted changes (commit() first).
+  Status assign(const std::vector<ShardInfo>& shards);
   // Every held shard with keys = its key count, in id order (the "register" payload).
   std::vector<ShardInfo> describe() const;
 
@@ -29,11 +39,24 @@ class ShardTable {
   // A "batch": one Reply with is_batch and one sub-reply per sub-op, in order.
   Reply execute_batch(const Op& batch);
 
+  // Commits the changes made since the last commit (storage->commit). On failure they are undone
+  // in memory and the storage's error is returned.
+  Status commit(bool force_sync = false);
+  bool has_uncommitted() const { return !undo_->empty() || storage_->has_pending(); }
+
+  // Replaces the held shards with recovered ones (recovery; nothing is recorded).
+  void restore(std::map<uint32_t, Shard> shards);
+
   const Shard* find(uint32_t id) const;
+  const std::map<uint32_t, Shard>& shards() const { return shards_; }
   std::size_t size() const { return shards_.size(); }
 
  private:
+  void rollback();
+
   std::string worker_id_;
+  Storage* storage_;               // never null: a shared MemoryStorage when none is given
+  std::unique_ptr<UndoLog> undo_;  // on the heap: shards point at it, the table may move
   std::map<uint32_t, Shard> shards_;
 };
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <utility>
 #include <vector>
 #include <zmq_addon.hpp>
@@ -17,13 +18,35 @@ constexpr int64_t kStopCheckMs = 100;
 // Messages handled per wake-up before housekeeping runs, so heartbeats go out under load.
 constexpr int kMaxDrain = 1000;
 
+bool is_write(std::string_view op) {
+  return op == proto::op::kSet || op == proto::op::kDel;
+}
+
+std::string persistence_error(const Status& st) {
+  std::string msg = "ERR persistence failure: ";
+  msg += st.message();
+  msg += " (writes refused; reads continue)";
+  return msg;
+}
+
 }  // namespace
 
-Worker::Worker(zmq::context_t& ctx, std::string broker, std::string id, WorkerTiming timing)
-    : ctx_(ctx), broker_(std::move(broker)), id_(std::move(id)), timing_(timing), shards_(id_) {}
+Worker::Worker(zmq::context_t& ctx, std::string broker, std::string id, WorkerTiming timing,
+               std::unique_ptr<Storage> storage)
+    : ctx_(ctx),
+      broker_(std::move(broker)),
+      id_(std::move(id)),
+      timing_(timing),
+      storage_(storage ? std::move(storage) : std::make_unique<MemoryStorage>()),
+      shards_(id_, storage_.get()) {}
+
+Status Worker::recover() {
+  return storage_->recover(shards_);
+}
 
 void Worker::run() {
-  spdlog::info("worker {} starting: broker {}, in-memory shards", id_, broker_);
+  spdlog::info("worker {} starting: broker {}, {} shard(s){}", id_, broker_, shards_.size(),
+               storage_->persistent() ? "" : ", in-memory only (no --data-dir: nothing is kept)");
   connect();
   try {
     while (!stopping_.load()) {
@@ -34,6 +57,8 @@ void Worker::run() {
     if (e.num() != ETERM) throw;
     spdlog::info("zmq context terminated");
   }
+  commit_turn();
+  storage_->close();
   socket_.close();
 }
 
@@ -67,7 +92,10 @@ void Worker::poll_once() {
     if (e.num() == EINTR) return;  // a signal: the loop checks stopping_
     throw;
   }
-  if (items[0].revents & ZMQ_POLLIN) drain();
+  if (items[0].revents & ZMQ_POLLIN) {
+    drain();
+    commit_turn();
+  }
 }
 
 void Worker::housekeeping() {
@@ -76,7 +104,9 @@ void Worker::housekeeping() {
     reconnect();
     return;
   }
+  storage_->tick(now, shards_);
   if (now >= next_heartbeat_ms_) {
+    if (assign_failed_) send_register();  // the broker answers with the assignment
     Reply beat;
     beat.op = proto::op::kHeartbeat;
     beat.worker = id_;
@@ -90,11 +120,45 @@ void Worker::housekeeping() {
 void Worker::drain() {
   for (int i = 0; i < kMaxDrain; ++i) {
     std::vector<zmq::message_t> frames;
-    if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait))
-      return;
+    try {
+      if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait))
+        return;
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) return;  // a signal (SIGTERM): the loop checks stopping_
+      throw;
+    }
     last_heard_ms_ = now_ms();
     if (!frames.empty()) handle(frames.back().to_string_view());
   }
+}
+
+void Worker::hold(Reply reply, const Op& op) {
+  Held h;
+  if (op.op == proto::op::kBatch) {
+    for (std::size_t i = 0; i < op.batch.size() && i < reply.replies.size(); ++i) {
+      if (is_write(op.batch[i].op) && reply.replies[i].ok) h.writes.push_back(i);
+    }
+  } else if (is_write(op.op) && reply.ok) {
+    h.writes.push_back(0);
+  }
+  h.reply = std::move(reply);
+  held_.push_back(std::move(h));
+}
+
+// The group commit: one storage commit for every change of the turn, then the replies.
+void Worker::commit_turn() {
+  if (held_.empty() && !shards_.has_uncommitted()) return;
+  if (Status st = shards_.commit(); !st.ok()) {
+    const std::string msg = persistence_error(st);
+    for (Held& h : held_) {
+      for (std::size_t i : h.writes) {
+        Reply& r = h.reply.is_batch ? h.reply.replies[i] : h.reply;
+        r = Reply::Error(r.id, msg);
+      }
+    }
+  }
+  for (const Held& h : held_) send(h.reply);
+  held_.clear();
 }
 
 void Worker::handle(std::string_view body) {
@@ -108,10 +172,20 @@ void Worker::handle(std::string_view body) {
   if (op.op == proto::op::kReregister) return send_register();
   if (op.op == proto::op::kAssign) {
     spdlog::info("assignment from broker: {} shards", op.shards.size());
-    return shards_.assign(op.shards);
+    commit_turn();  // the changes before it are committed (and answered) first
+    if (Status st = shards_.assign(op.shards); !st.ok()) {
+      spdlog::error(
+          "cannot persist the assignment ({}); keeping the current shards and asking "
+          "again",
+          st.message());
+      assign_failed_ = true;
+    } else {
+      assign_failed_ = false;
+    }
+    return;
   }
-  if (op.op == proto::op::kBatch) return send(shards_.execute_batch(op));
-  send(shards_.execute(op));  // a single routed op, or an error naming what is wrong with it
+  if (op.op == proto::op::kBatch) return hold(shards_.execute_batch(op), op);
+  hold(shards_.execute(op), op);  // a single routed op, or an error naming what is wrong with it
 }
 
 // Never blocks the loop: when the broker is unreachable and the queue is full, the message is lost,

@@ -6,17 +6,26 @@
 // worker messages are Op envelopes (heartbeat, reregister, assign, batch, single routed ops).
 // Undecodable messages are logged and ignored.
 //
+// Durability: every message received in one loop turn is applied, then the Storage commits the
+// turn's changes once (one fsync with --fsync always: group commit), and only then are the
+// replies sent. When the commit fails, the turn's changes are undone and its writes are answered
+// "ERR persistence failure: ..."; reads go on. An assign is persisted before it is applied; when
+// that fails the worker keeps its shards and asks again (re-registers) every heartbeat.
+//
 // run() blocks until stop(); stop() is safe from another thread or a signal handler.
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <zmq.hpp>
 
 #include "common/envelope.hpp"
 #include "common/protocol.hpp"
 #include "worker/shard_table.hpp"
+#include "worker/storage.hpp"
 
 namespace clossyne {
 
@@ -27,15 +36,21 @@ struct WorkerTiming {
 
 class Worker {
  public:
-  Worker(zmq::context_t& ctx, std::string broker, std::string id, WorkerTiming timing = {});
+  // `storage` nullptr: in-memory only.
+  Worker(zmq::context_t& ctx, std::string broker, std::string id, WorkerTiming timing = {},
+         std::unique_ptr<Storage> storage = nullptr);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Connects, registers and serves until stop() (or until the context is terminated).
+  // Loads the shards the storage holds. Call once before run(); an error means: do not start.
+  Status recover();
+  // Connects, registers and serves until stop() (or until the context is terminated), then
+  // closes the storage (a clean stop leaves everything durable).
   void run();
   void stop() { stopping_.store(true); }
 
   const std::string& id() const { return id_; }
+  const ShardTable& shards() const { return shards_; }
 
  private:
   static_assert(std::atomic<bool>::is_always_lock_free, "stop() must be async-signal-safe");
@@ -48,13 +63,25 @@ class Worker {
   void handle(std::string_view body);
   void send(const Reply& reply);
   void send_register();
+  void hold(Reply reply, const Op& op);
+  void commit_turn();
+
+  // A reply waiting for its turn's commit; `writes` are the indices of the sub-replies (or 0 for
+  // a single reply) that answer writes and must fail if the commit does.
+  struct Held {
+    Reply reply;
+    std::vector<std::size_t> writes;
+  };
 
   zmq::context_t& ctx_;
   std::string broker_;
   std::string id_;
   WorkerTiming timing_;
   zmq::socket_t socket_;
+  std::unique_ptr<Storage> storage_;
   ShardTable shards_;
+  std::vector<Held> held_;
+  bool assign_failed_ = false;  // ask for the assignment again at each heartbeat
   std::atomic<bool> stopping_{false};
   int64_t last_heard_ms_ = 0;
   int64_t next_heartbeat_ms_ = 0;

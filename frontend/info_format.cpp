@@ -1,0 +1,188 @@
+#include "info_format.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <type_traits>
+
+#include "command_table.hpp"
+
+namespace clossyne::frontend {
+namespace {
+
+constexpr std::array<std::string_view, 9> kSections = {"server",      "clients",  "memory",
+                                                       "persistence", "stats",    "replication",
+                                                       "cluster",     "keyspace", "clossyne"};
+
+class Lines {
+ public:
+  explicit Lines(std::string& out) : out_(out) {}
+  template <typename T>
+  Lines& add(std::string_view name, const T& value) {
+    out_.append(name).push_back(':');
+    if constexpr (std::is_arithmetic_v<T>) {
+      out_.append(std::to_string(value));
+    } else {
+      out_.append(value);
+    }
+    out_.append("\r\n");
+    return *this;
+  }
+
+ private:
+  std::string& out_;
+};
+
+// Keys in INFO lines: printable ASCII as is, everything else (and ',' '=' '\') as \xHH.
+std::string escape(std::string_view key) {
+  std::string out;
+  for (unsigned char c : key) {
+    if (c > 32 && c < 127 && c != ',' && c != '=' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out.append(buf);
+    }
+  }
+  return out;
+}
+
+void server_section(const InfoData& d, Lines& l) {
+  const int64_t up = std::max<int64_t>(0, (d.now_ms - d.server.start_ms) / 1000);
+  l.add("redis_version", kRedisVersion)
+      .add("redis_mode", "standalone")
+      .add("clossyne_version", kClossyneVersion)
+      .add("os", "Linux")
+      .add("arch_bits", 64)
+      .add("multiplexing_api", "epoll")
+      .add("process_id", d.pid)
+      .add("tcp_port", d.server.port)
+      .add("uptime_in_seconds", up)
+      .add("uptime_in_days", up / 86400);
+}
+
+void clients_section(const InfoData& d, Lines& l) {
+  l.add("connected_clients", d.server.connected_clients)
+      .add("maxclients", d.server.max_clients)
+      .add("client_query_buffer_limit", d.server.query_buffer_limit)
+      .add("blocked_clients", 0);
+}
+
+void memory_section(const InfoData& d, Lines& l) {
+  // The frontend does not count its allocations: its resident size stands for used_memory.
+  l.add("used_memory", d.rss_bytes)
+      .add("used_memory_human", bytes_to_human(d.rss_bytes))
+      .add("used_memory_rss", d.rss_bytes)
+      .add("used_memory_rss_human", bytes_to_human(d.rss_bytes))
+      .add("maxmemory", 0)
+      .add("maxmemory_human", "0B")
+      .add("maxmemory_policy", "noeviction");
+}
+
+void stats_section(const InfoData& d, Lines& l) {
+  l.add("total_connections_received", d.server.total_connections)
+      .add("total_commands_processed", d.server.total_commands)
+      .add("rejected_connections", d.server.rejected_connections)
+      .add("total_error_replies_protocol", d.server.protocol_errors);
+}
+
+void keyspace_section(const InfoData& d, Lines& l) {
+  // Redis lists only non-empty databases.
+  if (d.keys && *d.keys > 0) {
+    l.add("db0", "keys=" + std::to_string(*d.keys) + ",expires=0,avg_ttl=0");
+  }
+}
+
+void clossyne_section(const InfoData& d, Lines& l) {
+  const bool ok = d.have_status && d.keys.has_value();
+  l.add("cluster_state", ok ? "ok" : "fail");
+  if (!d.cluster_error.empty()) l.add("cluster_error", escape(d.cluster_error));
+  if (d.keys) l.add("keys", *d.keys);
+  if (!d.have_status) return;
+  const auto alive = std::count_if(d.workers.begin(), d.workers.end(),
+                                   [](const WorkerInfo& w) { return w.alive; });
+  l.add("workers", d.workers.size()).add("workers_alive", alive).add("shards", d.shards.size());
+  for (std::size_t i = 0; i < d.workers.size(); ++i) {
+    const WorkerInfo& w = d.workers[i];
+    l.add("worker" + std::to_string(i),
+          "id=" + escape(w.id) + ",alive=" + std::to_string(w.alive ? 1 : 0) +
+              ",keys=" + std::to_string(w.keys) + ",shards=" + std::to_string(w.shards) +
+              ",draining=" + std::to_string(w.draining ? 1 : 0));
+  }
+  for (std::size_t i = 0; i < d.shards.size(); ++i) {
+    const ShardInfo& s = d.shards[i];
+    l.add("shard" + std::to_string(i),
+          "id=" + std::to_string(s.id) + ",lo=" + escape(s.lo) +
+              ",hi=" + (s.hi ? escape(*s.hi) : std::string("+inf")) + ",owner=" + escape(s.owner) +
+              ",epoch=" + std::to_string(s.epoch) + ",keys=" + std::to_string(s.keys));
+  }
+}
+
+void write_section(std::string_view name, const InfoData& d, std::string& out) {
+  Lines l(out);
+  if (name == "server") return server_section(d, l);
+  if (name == "clients") return clients_section(d, l);
+  if (name == "memory") return memory_section(d, l);
+  if (name == "persistence") {
+    l.add("loading", 0).add("aof_enabled", 0);  // durability is the workers' (--data-dir)
+    return;
+  }
+  if (name == "stats") return stats_section(d, l);
+  if (name == "replication") {
+    l.add("role", "master").add("connected_slaves", 0);
+    return;
+  }
+  if (name == "cluster") {
+    l.add("cluster_enabled", 0);  // not Redis Cluster: no slots, no MOVED
+    return;
+  }
+  if (name == "keyspace") return keyspace_section(d, l);
+  if (name == "clossyne") return clossyne_section(d, l);
+}
+
+}  // namespace
+
+std::vector<std::string> info_sections(const std::vector<std::string>& args) {
+  std::vector<std::string> wanted;
+  for (std::size_t i = 1; i < args.size(); ++i) wanted.push_back(to_lower(args[i]));
+  const bool all = wanted.empty() || std::any_of(wanted.begin(), wanted.end(), [](auto& w) {
+                     return w == "default" || w == "all" || w == "everything";
+                   });
+  std::vector<std::string> out;
+  for (auto name : kSections) {
+    if (all || std::find(wanted.begin(), wanted.end(), name) != wanted.end())
+      out.emplace_back(name);
+  }
+  return out;
+}
+
+bool info_needs_cluster(const std::vector<std::string>& sections) {
+  return std::any_of(sections.begin(), sections.end(),
+                     [](const std::string& s) { return s == "keyspace" || s == "clossyne"; });
+}
+
+std::string format_info(const InfoData& data, const std::vector<std::string>& sections) {
+  std::string out;
+  for (const auto& name : sections) {
+    if (!out.empty()) out.append("\r\n");
+    std::string title = name;
+    title[0] = static_cast<char>(title[0] - 'a' + 'A');
+    out.append("# ").append(title).append("\r\n");
+    write_section(name, data, out);
+  }
+  return out;
+}
+
+std::string bytes_to_human(uint64_t n) {
+  constexpr std::array<const char*, 5> kUnits = {"B", "K", "M", "G", "T"};
+  if (n < 1024) return std::to_string(n) + "B";
+  double v = static_cast<double>(n);
+  std::size_t unit = 0;
+  while (v >= 1024 && unit + 1 < kUnits.size()) v /= 1024, ++unit;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%s", v, kUnits[unit]);
+  return buf;
+}
+
+}  // namespace clossyne::frontend

@@ -1,0 +1,44 @@
+// INFO's text: Redis-style sections ("# Server", "# Clients", "# Memory", "# Persistence",
+// "# Stats", "# Replication", "# Cluster", "# Keyspace") with `name:value` lines, plus
+// "# Clossyne": the cluster's workers and shards as the broker's `status` reports them. Lines end
+// with CRLF and sections are separated by an empty line, as Redis writes them. Pure functions.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/envelope.hpp"
+#include "server_info.hpp"
+
+namespace clossyne::frontend {
+
+inline constexpr std::string_view kRedisVersion = "7.0.0";
+inline constexpr std::string_view kClossyneVersion = "0.1.0";
+
+struct InfoData {
+  ServerInfo server;
+  int64_t now_ms = 0;  // same clock as server.start_ms
+  long pid = 0;
+  uint64_t rss_bytes = 0;
+  std::optional<int64_t> keys;  // DBSIZE, when the cluster answered
+  bool have_status = false;     // workers/shards below are the broker's status
+  std::vector<WorkerInfo> workers;
+  std::vector<ShardInfo> shards;
+  std::string cluster_error;  // why keys/status are missing
+};
+
+// Which sections to print for INFO's arguments (lower-cased): none, "default", "all" or
+// "everything" give every section; otherwise the named ones, in Redis's order. Unknown names
+// are ignored (Redis answers an empty text for them).
+std::vector<std::string> info_sections(const std::vector<std::string>& args);
+
+// True if one of `sections` needs figures from the cluster (keyspace, clossyne).
+bool info_needs_cluster(const std::vector<std::string>& sections);
+
+std::string format_info(const InfoData& data, const std::vector<std::string>& sections);
+
+// "1.50M" style, as Redis's bytesToHuman.
+std::string bytes_to_human(uint64_t n);
+
+}  // namespace clossyne::frontend

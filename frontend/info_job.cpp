@@ -1,0 +1,85 @@
+#include "info_job.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "common/clock.hpp"
+#include "common/protocol.hpp"
+#include "info_format.hpp"
+#include "resp_writer.hpp"
+
+namespace clossyne::frontend {
+namespace {
+
+std::string info_reply(const InfoData& data, const std::vector<std::string>& sections) {
+  std::string out;
+  resp_bulk(out, format_info(data, sections));
+  return out;
+}
+
+Op make_op(std::string_view name) {
+  Op o;
+  o.op = std::string(name);
+  return o;
+}
+
+// Asks the broker for `status`, then `dbsize`, then formats.
+class InfoJob : public Job {
+ public:
+  InfoJob(InfoData data, std::vector<std::string> sections)
+      : data_(std::move(data)), sections_(std::move(sections)) {}
+
+  JobStep start() override { return JobStep::send(make_op(proto::op::kStatus)); }
+
+  JobStep on_reply(const Reply& reply) override {
+    if (!got_status_) {
+      got_status_ = true;
+      on_status(reply);
+      return JobStep::send(make_op(proto::op::kDbsize));
+    }
+    if (reply.ok) {
+      data_.keys = reply.n.value_or(0);
+    } else if (data_.cluster_error.empty()) {
+      data_.cluster_error = reply.error;
+    }
+    return JobStep::finish(info_reply(data_, sections_));
+  }
+
+ private:
+  void on_status(const Reply& reply) {
+    if (!reply.ok) {
+      data_.cluster_error = reply.error;
+      return;
+    }
+    data_.have_status = true;
+    data_.workers = reply.workers;
+    data_.shards = reply.shards;
+  }
+
+  InfoData data_;
+  std::vector<std::string> sections_;
+  bool got_status_ = false;
+};
+
+}  // namespace
+
+uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+Action build_info(const std::vector<std::string>& args, const ServerInfo& server) {
+  InfoData data;
+  data.server = server;
+  data.now_ms = now_ms();
+  data.pid = static_cast<long>(::getpid());
+  data.rss_bytes = resident_bytes();
+  std::vector<std::string> sections = info_sections(args);
+  if (!info_needs_cluster(sections)) return Action::local(info_reply(data, sections));
+  return Action::start_job(std::make_shared<InfoJob>(std::move(data), std::move(sections)));
+}
+
+}  // namespace clossyne::frontend

@@ -1,0 +1,25 @@
+// ServerInfo: the frontend-wide settings and counters that INFO, CONFIG GET and CLIENT report.
+// The Server owns one and updates its counters; commands read it. Plain value type.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace clossyne::frontend {
+
+struct ServerInfo {
+  // settings (fixed after start-up)
+  uint16_t port = 0;
+  std::size_t max_clients = 10000;
+  std::size_t max_value_bytes = 512u * 1024 * 1024;
+  std::size_t query_buffer_limit = 1024u * 1024 * 1024;
+  int timeout_s = 0;     // idle clients are closed after this many seconds; 0: never
+  int64_t start_ms = 0;  // steady clock (common/clock.hpp now_ms) at start-up
+  // counters
+  std::size_t connected_clients = 0;
+  uint64_t total_connections = 0;     // accepted, refused ones included
+  uint64_t rejected_connections = 0;  // refused for --max-clients or lack of descriptors
+  uint64_t total_commands = 0;        // requests parsed (every dialect)
+  uint64_t protocol_errors = 0;       // connections closed for bad input
+};
+
+}  // namespace clossyne::frontend

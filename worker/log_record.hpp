@@ -1,0 +1,68 @@
+// LogRecord: the on-disk unit of the worker's change log and snapshots (docs/DURABILITY.md).
+//
+// A file starts with an 8-byte magic (kLogMagic or kSnapshotMagic) and is followed by records:
+//
+//   u32 payload length | u32 header check | u32 payload check | payload
+//
+// all little-endian. The header check is the low 32 bits of XXH3-64 of the 4 length bytes, so a
+// damaged length is caught before it is trusted; the payload check is XXH3-64 (low 32 bits) of
+// the payload. The payload's first byte is the record type:
+//
+//   1 set    u32 shard, u32 key length, key, value (the rest)
+//   2 del    u32 shard, key (the rest)
+//   3 shard  u32 id, u64 epoch, u64 seed, u32 lo length, lo, u8 has hi, [u32 hi length, hi]
+//   4 drop   u32 id
+//   5 end    u64 records before it (closes a snapshot; a snapshot without it is incomplete)
+//
+// Encoding appends to a caller's buffer; decoding gives views into the caller's bytes. Pure
+// functions, safe from any thread.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/envelope.hpp"
+#include "common/status.hpp"
+
+namespace clossyne {
+
+inline constexpr std::string_view kLogMagic{"CLOSLOG\x01", 8};
+inline constexpr std::string_view kSnapshotMagic{"CLOSSNP\x01", 8};
+inline constexpr std::size_t kMagicBytes = 8;
+inline constexpr std::size_t kRecordHeaderBytes = 12;
+// A length above this is damage, not data (values are bounded far below it by the envelope limit).
+inline constexpr uint32_t kMaxRecordPayload = 1u << 30;
+
+enum class RecordType : uint8_t { kSet = 1, kDel = 2, kShard = 3, kDrop = 4, kEnd = 5 };
+
+// One decoded record. key/value view the bytes it was decoded from.
+struct RecordView {
+  RecordType type = RecordType::kSet;
+  uint32_t shard = 0;  // set, del, drop
+  std::string_view key;
+  std::string_view value;
+  ShardInfo info;      // shard (keys is always 0)
+  uint64_t count = 0;  // end
+};
+
+void append_set_record(std::string& out, uint32_t shard, std::string_view key,
+                       std::string_view value);
+void append_del_record(std::string& out, uint32_t shard, std::string_view key);
+void append_shard_record(std::string& out, const ShardInfo& info);
+void append_drop_record(std::string& out, uint32_t shard);
+void append_end_record(std::string& out, uint64_t count);
+
+// How the bytes at an offset look as a framed record.
+enum class FrameCheck {
+  kOk,          // a complete record whose checks match; *total is its size with the header
+  kShort,       // fewer bytes than the header or the length it claims
+  kBadHeader,   // the header check does not match its length (or the length is absurd)
+  kBadPayload,  // the payload check does not match
+};
+FrameCheck check_frame(std::string_view bytes, std::size_t* total);
+
+// REQUIRES: check_frame(frame) == kOk. An error Status when the payload is malformed.
+Status decode_record(std::string_view frame, RecordView& out);
+
+}  // namespace clossyne

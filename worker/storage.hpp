@@ -1,0 +1,70 @@
+// Storage: what the shards of one worker persist their changes through. The ShardTable and its
+// Shards report every change (record_*), the worker loop commits them once per loop turn (group
+// commit) before it answers, and rolls the table back when the commit fails.
+//
+// Two implementations: MemoryStorage (no --data-dir: nothing is kept) and DiskStorage
+// (worker/disk_storage.hpp: a checksummed log plus snapshots). Not thread-safe: a storage
+// belongs to the worker's event loop.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "common/envelope.hpp"
+#include "common/status.hpp"
+
+namespace clossyne {
+
+class ShardTable;
+
+// When the log is fsynced (as Redis's appendfsync).
+enum class FsyncMode {
+  kAlways,    // before every reply (one fsync per loop turn covers all its writes)
+  kEverySec,  // from the loop, at most once a second
+  kNo,        // never by us; the OS writes back when it likes
+};
+std::optional<FsyncMode> parse_fsync_mode(std::string_view name);
+std::string_view fsync_mode_name(FsyncMode mode);
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // False when nothing is kept: the table then neither records changes nor keeps undo data.
+  virtual bool persistent() const = 0;
+  // Loads what the storage holds into `table` (REQUIRES: empty). Called once, before serving; an
+  // error means the worker must not start.
+  virtual Status recover(ShardTable& table) = 0;
+
+  virtual void record_set(uint32_t shard, std::string_view key, std::string_view value) = 0;
+  virtual void record_del(uint32_t shard, std::string_view key) = 0;
+  virtual void record_shard(const ShardInfo& info) = 0;
+  virtual void record_drop(uint32_t shard) = 0;
+  virtual bool has_pending() const = 0;
+  // Makes the recorded changes as durable as the fsync mode promises (force_sync: fsynced now,
+  // whatever the mode). All or nothing: on failure none of them is in the log and the message is
+  // the cause (strerror).
+  virtual Status commit(bool force_sync) = 0;
+
+  // Loop housekeeping between turns: the once-a-second fsync and background compaction.
+  virtual void tick(int64_t now_ms, const ShardTable& table) = 0;
+  // Clean shutdown: makes every committed change durable (uncommitted ones are dropped); a
+  // compaction in progress is abandoned.
+  virtual void close() = 0;
+};
+
+class MemoryStorage final : public Storage {
+ public:
+  bool persistent() const override { return false; }
+  Status recover(ShardTable&) override { return Status::Ok(); }
+  void record_set(uint32_t, std::string_view, std::string_view) override {}
+  void record_del(uint32_t, std::string_view) override {}
+  void record_shard(const ShardInfo&) override {}
+  void record_drop(uint32_t) override {}
+  bool has_pending() const override { return false; }
+  Status commit(bool) override { return Status::Ok(); }
+  void tick(int64_t, const ShardTable&) override {}
+  void close() override {}
+};
+
+}  // namespace clossyne
