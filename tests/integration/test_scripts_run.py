@@ -67,7 +67,7 @@ def test_scripts_run_starts_serves_and_stops_on_sigint(tmp_path):
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [str(REPO / "scripts" / "run"), "--port", str(port), "--broker-port", str(broker_port),
-             "--worker-port", str(worker_port)],
+             "--worker-port", str(worker_port), "--data-dir", str(tmp_path / "data")],
             cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
     try:
@@ -132,7 +132,7 @@ def test_scripts_run_reports_a_child_that_dies(tmp_path):
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [str(REPO / "scripts" / "run"), "--port", str(port), "--broker-port", str(broker_port),
-             "--worker-port", str(worker_port), "--workers", "2"],
+             "--worker-port", str(worker_port), "--workers", "2", "--in-memory"],
             cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
     try:
@@ -159,3 +159,41 @@ def test_scripts_run_reports_a_child_that_dies(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+
+
+def test_scripts_run_keeps_data_across_a_stop_and_start(tmp_path):
+    """Workers get data dirs by default, so a stopped and restarted cluster still has its keys."""
+    port, broker_port, worker_port = free_ports(3)
+    env = dict(os.environ, SKIP_BUILD="1", CLOSSYNE_BIN=str(bin_dir()))
+    env.pop("CLOSSYNE_PORT", None)
+    args = [str(REPO / "scripts" / "run"), "--port", str(port), "--broker-port", str(broker_port),
+            "--worker-port", str(worker_port), "--data-dir", str(tmp_path / "data")]
+    for round_ in range(2):
+        log_path = tmp_path / f"run{round_}.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5, socket_connect_timeout=2)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    if isinstance(r.dbsize(), int):
+                        break
+                except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+                    time.sleep(0.2)
+            else:
+                raise AssertionError(f"no ready cluster:\n{tail(log_path)}")
+            if round_ == 0:
+                r.mset({b"a-kept": b"1", b"z-kept": b"2"})
+            else:
+                assert r.mget([b"a-kept", b"z-kept"]) == [b"1", b"2"], tail(log_path)
+            assert "worker data in" in log_path.read_text(errors="replace")
+            r.close()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+    assert (tmp_path / "data" / "w1").is_dir() and (tmp_path / "data" / "w2").is_dir()
