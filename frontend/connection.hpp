@@ -53,6 +53,8 @@ class Connection {
 
   // True while more requests may be parsed (not closing, under the backpressure limits).
   bool can_parse() const;
+  // True while received bytes wait to be parsed (e.g. parsing paused under backpressure).
+  bool has_buffered_input() const { return in_off_ < in_.size(); }
   // The epoll events this connection wants now.
   uint32_t wanted_events() const;
   // True when the connection has nothing left to do and should be closed.

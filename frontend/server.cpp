@@ -107,7 +107,8 @@ bool Server::add_to_epoll(int fd, uint64_t tag, uint32_t events) {
 
 void Server::turn() {
   epoll_event events[kMaxEvents];
-  const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, link_->has_queued() ? 0 : kTickMs);
+  const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents,
+                             link_->has_queued() || !dirty_.empty() ? 0 : kTickMs);
   if (n < 0 && errno != EINTR) spdlog::error("epoll_wait: {}", std::strerror(errno));
   for (int i = 0; i < n; ++i) handle_event(events[i].data.u64, events[i].events);
   service_dirty();
@@ -211,10 +212,14 @@ void Server::service_dirty() {
 
 void Server::service(Connection& conn) {
   parse_requests(conn);
+  const bool paused = !conn.can_parse() && conn.has_buffered_input();
   if (conn.flush_output() == IoStatus::kError || conn.finished()) {
     return close_connection(conn.id());
   }
   update_interest(conn);
+  // Parsing paused under backpressure resumes here: the bytes are already read, so no epoll event
+  // would ever come for them.
+  if (paused && conn.can_parse()) dirty_.push_back(conn.id());
 }
 
 void Server::parse_requests(Connection& conn) {
