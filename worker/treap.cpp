@@ -45,17 +45,21 @@ uint32_t Treap::locate(std::string_view key) const {
 
 uint32_t Treap::place(Node&& node) {
   payload_bytes_ += node.key.size() + node.value.size();
+  uint32_t n;
   if (!free_.empty()) {
-    const uint32_t n = free_.back();
+    n = free_.back();
     free_.pop_back();
     nodes_[n] = std::move(node);
-    return n;
+  } else {
+    nodes_.push_back(std::move(node));
+    n = static_cast<uint32_t>(nodes_.size() - 1);
   }
-  nodes_.push_back(std::move(node));
-  return static_cast<uint32_t>(nodes_.size() - 1);
+  index_insert(n);
+  return n;
 }
 
 Treap::Node Treap::take(uint32_t n) {
+  index_erase(n);
   Node node = std::move(nodes_[n]);
   nodes_[n] = Node{};  // drop any storage the moved-from strings kept
   payload_bytes_ -= node.key.size() + node.value.size();
@@ -64,7 +68,8 @@ Treap::Node Treap::take(uint32_t n) {
 }
 
 bool Treap::set(std::string_view key, std::string_view value) {
-  if (const uint32_t n = locate(key); n != kNil) {
+  const uint64_t hash = key_hash(key, seed_);
+  if (const uint32_t n = index_find(key, hash); n != kNil) {
     std::string& old = nodes_[n].value;
     payload_bytes_ = payload_bytes_ - old.size() + value.size();
     old.assign(value);
@@ -73,18 +78,19 @@ bool Treap::set(std::string_view key, std::string_view value) {
   Node node;
   node.key.assign(key);
   node.value.assign(value);
-  node.priority = key_hash(key, seed_);
+  node.priority = hash;
   const uint32_t n = place(std::move(node));
   root_ = insert(root_, n);
   return true;
 }
 
 const std::string* Treap::find(std::string_view key) const {
-  const uint32_t n = locate(key);
+  const uint32_t n = index_find(key, key_hash(key, seed_));
   return n == kNil ? nullptr : &nodes_[n].value;
 }
 
 bool Treap::erase(std::string_view key) {
+  if (index_find(key, key_hash(key, seed_)) == kNil) return false;  // no walk for absent keys
   bool erased = false;
   root_ = erase(root_, key, erased);
   if (erased) compact_if_sparse();
@@ -179,6 +185,22 @@ std::size_t Treap::rank(std::string_view key) const {
   return below;
 }
 
+const std::string* Treap::select(std::size_t rank) const {
+  uint32_t t = root_;
+  while (t != kNil) {
+    const std::size_t left = size_of(nodes_[t].left);
+    if (rank < left) {
+      t = nodes_[t].left;
+    } else if (rank == left) {
+      return &nodes_[t].key;
+    } else {
+      rank -= left + 1;
+      t = nodes_[t].right;
+    }
+  }
+  return nullptr;
+}
+
 Treap::PathInfo Treap::path(std::string_view key) const {
   PathInfo info;
   uint32_t t = root_;
@@ -216,7 +238,8 @@ int Treap::child_count(std::string_view key) const {
 }
 
 std::size_t Treap::memory_bytes() const {
-  return nodes_.capacity() * sizeof(Node) + free_.capacity() * sizeof(uint32_t) + payload_bytes_;
+  return nodes_.capacity() * sizeof(Node) + free_.capacity() * sizeof(uint32_t) +
+         index_.capacity() * sizeof(uint64_t) + payload_bytes_;
 }
 
 void Treap::range(Bound first, Bound last, std::optional<uint64_t> limit,
@@ -279,6 +302,8 @@ void Treap::swap_storage(Treap& other) {
   std::swap(root_, other.root_);
   nodes_.swap(other.nodes_);
   free_.swap(other.free_);
+  index_.swap(other.index_);
+  std::swap(index_used_, other.index_used_);
   std::swap(payload_bytes_, other.payload_bytes_);
 }
 

@@ -61,6 +61,9 @@ class Treap {
 
   // Number of keys strictly less than `key`.
   std::size_t rank(std::string_view key) const;
+  // The key at 0-based `rank` in key order (select by subtree sizes, O(log n)), or nullptr when
+  // rank >= size(). Valid until the next mutation.
+  const std::string* select(std::size_t rank) const;
   PathInfo path(std::string_view key) const;
   // Height in edges: 0 for a single node (and for an empty treap).
   uint32_t max_depth() const;
@@ -109,6 +112,17 @@ class Treap {
   void swap_storage(Treap& other);
   void compact_if_sparse();
   bool check(uint32_t n, const std::string* lo, const std::string* hi, std::string& why) const;
+
+  // Point lookups (get, set of an existing key, delete of an absent one) go through a hash index
+  // of the nodes instead of walking ~2 log2(n) nodes: O(1) expected, flat as the shard grows.
+  // Open addressing, linear probing; a slot holds (hash >> 32) << 32 | (node + 1), 0 = empty.
+  // Maintained by place() and take(), through which every node enters and leaves the arena.
+  uint32_t index_find(std::string_view key, uint64_t hash) const;
+  void index_insert(uint32_t n);
+  void index_erase(uint32_t n);
+  void index_grow();
+  std::vector<uint64_t> index_;
+  std::size_t index_used_ = 0;
 
   uint64_t seed_;
   uint32_t root_ = kNil;
