@@ -94,7 +94,8 @@ echo
 echo "| measure | Clossyne | Redis | ratio |"
 echo "| --- | ---: | ---: | ---: |"
 for t in set1 get1 set16 get16; do
-  echo "| ${t%[0-9]*} -P ${t//[a-z]/} req/s | ${R[clossyne.$t]} | ${R[redis.$t]} | $(ratio "${R[clossyne.$t]}" "${R[redis.$t]}") |"
+  label="${t:0:3} -P ${t:3}"
+  echo "| ${label^^} req/s (-c 50) | ${R[clossyne.$t]} | ${R[redis.$t]} | $(ratio "${R[clossyne.$t]}" "${R[redis.$t]}") |"
 done
 echo "| GET p50 ms at 10k keys | ${R[clossyne.p50_10k]} | ${R[redis.p50_10k]} | |"
 echo "| GET p50 ms at $KEYS keys | ${R[clossyne.p50_big]} | ${R[redis.p50_big]} | |"

@@ -92,6 +92,7 @@ class Broker {
   void flush_worker_batches();
   void housekeeping();
   void on_worker_dead(const std::string& id);
+  void release_idle_memory();
 
   // migration.cpp: structural changes.
   void balance();

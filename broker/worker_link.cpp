@@ -1,4 +1,5 @@
 // The broker's side of the worker protocol: registration, liveness, results, assignments.
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include "broker.hpp"
@@ -160,6 +161,17 @@ void Broker::housekeeping() {
   check_migrations(now);
   if (ready_) balance();
   flush_worker_batches();
+  release_idle_memory();
+}
+
+// After a burst (a bulk load pipelines a million requests) the tables keep their peak bucket
+// arrays and malloc keeps freed pages; give both back once nothing is in flight.
+void Broker::release_idle_memory() {
+  if (!requests_.empty() || !parts_.empty()) return;
+  if (parts_.bucket_count() > 1024) parts_ = {};
+  if (requests_.bucket_count() > 1024) requests_ = {};
+  if (internal_.empty() && internal_.bucket_count() > 1024) internal_ = {};
+  malloc_trim(0);
 }
 
 void Broker::on_worker_dead(const std::string& id) {
