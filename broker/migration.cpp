@@ -184,6 +184,10 @@ void Broker::abort_change(ShardEntry& shard, const std::string& why) {
   shard.busy = ShardBusy::kNone;
   shard.move = Migration{};
   if (moving && registry_.alive(to)) send_assign(to);  // drops the partial copy
+  // A split abandoned while its owner lives (e.g. the reply came too late) may have been made and
+  // persisted there all the same: the owner's assignment, which still names this shard, makes it
+  // join the pieces back (worker/shard_table.cpp); else the shard is refused as not held.
+  if (!moving && registry_.alive(shard.owner)) send_assign(shard.owner);
   release_held(shard);  // back to the old owner (or failed, if it is dead)
 }
 

@@ -80,6 +80,15 @@ void DiskStorage::record_drop(uint32_t shard) {
   append_drop_record(log_.pending(), shard);
 }
 
+void DiskStorage::record_split(uint32_t shard, std::string_view key, const ShardInfo& left,
+                               const ShardInfo& right) {
+  append_split_record(log_.pending(), shard, key, left.id, left.epoch, right.id, right.epoch);
+}
+
+void DiskStorage::record_join(const ShardInfo& whole, const std::vector<uint32_t>& pieces) {
+  append_join_record(log_.pending(), whole.id, whole.epoch, pieces);
+}
+
 Status DiskStorage::commit(bool force_sync) {
   const bool sync = force_sync || opts_.fsync == FsyncMode::kAlways;
   if (!log_.has_pending() && !sync) return Status::Ok();

@@ -55,6 +55,9 @@ class DiskStorage final : public Storage {
   void record_del(uint32_t shard, std::string_view key) override;
   void record_shard(const ShardInfo& info) override;
   void record_drop(uint32_t shard) override;
+  void record_split(uint32_t shard, std::string_view key, const ShardInfo& left,
+                    const ShardInfo& right) override;
+  void record_join(const ShardInfo& whole, const std::vector<uint32_t>& pieces) override;
   bool has_pending() const override { return log_.has_pending(); }
   Status commit(bool force_sync) override;
 

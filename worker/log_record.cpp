@@ -134,6 +134,8 @@ void append_shard_record(std::string& out, const ShardInfo& info) {
       put_u32(out, static_cast<uint32_t>(info.hi->size()));
       out.append(*info.hi);
     }
+    // Only when set, so records of ordinary shards read the same as before flags existed.
+    if (info.importing) put_u8(out, kShardFlagImporting);
   });
 }
 
@@ -148,6 +150,30 @@ void append_end_record(std::string& out, uint64_t count) {
   frame(out, [&] {
     put_u8(out, static_cast<uint8_t>(RecordType::kEnd));
     put_u64(out, count);
+  });
+}
+
+void append_split_record(std::string& out, uint32_t shard, std::string_view key, uint32_t left_id,
+                         uint64_t left_epoch, uint32_t right_id, uint64_t right_epoch) {
+  frame(out, [&] {
+    put_u8(out, static_cast<uint8_t>(RecordType::kSplit));
+    put_u32(out, shard);
+    put_u32(out, left_id);
+    put_u64(out, left_epoch);
+    put_u32(out, right_id);
+    put_u64(out, right_epoch);
+    out.append(key);
+  });
+}
+
+void append_join_record(std::string& out, uint32_t shard, uint64_t epoch,
+                        const std::vector<uint32_t>& pieces) {
+  frame(out, [&] {
+    put_u8(out, static_cast<uint8_t>(RecordType::kJoin));
+    put_u32(out, shard);
+    put_u64(out, epoch);
+    put_u32(out, static_cast<uint32_t>(pieces.size()));
+    for (uint32_t id : pieces) put_u32(out, id);
   });
 }
 
@@ -193,6 +219,23 @@ Status decode_record(std::string_view frame_bytes, RecordView& out) {
         ok = r.sized(hi);
         if (ok) out.info.hi.emplace(hi);
       }
+      if (ok && !r.done()) {
+        uint8_t flags = 0;
+        ok = r.u8(flags) && (flags & ~kShardFlagImporting) == 0;
+        out.info.importing = (flags & kShardFlagImporting) != 0;
+      }
+      ok = ok && r.done();
+      break;
+    }
+    case RecordType::kSplit:
+      ok = r.u32(out.shard) && r.u32(out.left_id) && r.u64(out.left_epoch) && r.u32(out.right_id) &&
+           r.u64(out.right_epoch);
+      out.key = r.rest();
+      break;
+    case RecordType::kJoin: {
+      uint32_t n = 0;
+      ok = r.u32(out.shard) && r.u64(out.left_epoch) && r.u32(n) && n <= len / 4;
+      for (uint32_t i = 0; ok && i < n; ++i) ok = r.u32(out.pieces.emplace_back());
       ok = ok && r.done();
       break;
     }

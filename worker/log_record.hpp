@@ -10,9 +10,14 @@
 //
 //   1 set    u32 shard, u32 key length, key, value (the rest)
 //   2 del    u32 shard, key (the rest)
-//   3 shard  u32 id, u64 epoch, u64 seed, u32 lo length, lo, u8 has hi, [u32 hi length, hi]
+//   3 shard  u32 id, u64 epoch, u64 seed, u32 lo length, lo, u8 has hi, [u32 hi length, hi],
+//            [u8 flags]  (optional, written only when non-zero; bit 0: importing)
 //   4 drop   u32 id
 //   5 end    u64 records before it (closes a snapshot; a snapshot without it is incomplete)
+//   6 split  u32 shard, u32 left id, u64 left epoch, u32 right id, u64 right epoch, key (the
+//            rest): the shard [lo, hi) becomes left [lo, key) and right [key, hi), same seed
+//   7 join   u32 id, u64 epoch, u32 n, n x u32 piece ids (in key order): the pieces become one
+//            shard [first lo, last hi) with that id and epoch (a split the broker never saw)
 //
 // Encoding appends to a caller's buffer; decoding gives views into the caller's bytes. Pure
 // functions, safe from any thread.
@@ -21,6 +26,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/envelope.hpp"
 #include "common/status.hpp"
@@ -34,16 +40,34 @@ inline constexpr std::size_t kRecordHeaderBytes = 12;
 // A length above this is damage, not data (values are bounded far below it by the envelope limit).
 inline constexpr uint32_t kMaxRecordPayload = 1u << 30;
 
-enum class RecordType : uint8_t { kSet = 1, kDel = 2, kShard = 3, kDrop = 4, kEnd = 5 };
+enum class RecordType : uint8_t {
+  kSet = 1,
+  kDel = 2,
+  kShard = 3,
+  kDrop = 4,
+  kEnd = 5,
+  kSplit = 6,
+  kJoin = 7,
+};
+
+// Bits of the optional flags byte of a shard record.
+inline constexpr uint8_t kShardFlagImporting = 1;
 
 // One decoded record. key/value view the bytes it was decoded from.
 struct RecordView {
   RecordType type = RecordType::kSet;
-  uint32_t shard = 0;  // set, del, drop
-  std::string_view key;
+  uint32_t shard = 0;    // set, del, drop, split
+  std::string_view key;  // set, del, split (the split key)
   std::string_view value;
   ShardInfo info;      // shard (keys is always 0)
   uint64_t count = 0;  // end
+  // split: the pieces' ids and epochs
+  uint32_t left_id = 0;
+  uint64_t left_epoch = 0;
+  uint32_t right_id = 0;
+  uint64_t right_epoch = 0;
+  // join: the new epoch (in left_epoch) and the pieces' ids
+  std::vector<uint32_t> pieces;
 };
 
 void append_set_record(std::string& out, uint32_t shard, std::string_view key,
@@ -52,6 +76,10 @@ void append_del_record(std::string& out, uint32_t shard, std::string_view key);
 void append_shard_record(std::string& out, const ShardInfo& info);
 void append_drop_record(std::string& out, uint32_t shard);
 void append_end_record(std::string& out, uint64_t count);
+void append_split_record(std::string& out, uint32_t shard, std::string_view key, uint32_t left_id,
+                         uint64_t left_epoch, uint32_t right_id, uint64_t right_epoch);
+void append_join_record(std::string& out, uint32_t shard, uint64_t epoch,
+                        const std::vector<uint32_t>& pieces);
 
 // How the bytes at an offset look as a framed record.
 enum class FrameCheck {

@@ -67,6 +67,47 @@ class Replayer {
         it->second.restore(r.key, r.type == RecordType::kSet ? &value : nullptr);
         break;
       }
+      case RecordType::kSplit: {
+        auto it = shards_.find(r.shard);
+        if (it == shards_.end()) {
+          ++orphans_;
+          break;
+        }
+        // The same cut as when it was made: same keys, same seed, so the same tree shapes.
+        auto pieces = it->second.cut(r.key, r.left_id, r.left_epoch, r.right_id, r.right_epoch);
+        shards_.erase(it);
+        shards_.erase(r.left_id);
+        shards_.erase(r.right_id);
+        shards_.emplace(r.left_id, std::move(pieces.first));
+        shards_.emplace(r.right_id, std::move(pieces.second));
+        break;
+      }
+      case RecordType::kJoin: {
+        std::vector<Shard> pieces;
+        for (uint32_t id : r.pieces) {
+          if (auto it = shards_.find(id); it != shards_.end()) {
+            pieces.push_back(std::move(it->second));
+            shards_.erase(it);
+          }
+        }
+        if (pieces.empty()) {
+          ++orphans_;
+          break;
+        }
+        ShardInfo info = pieces.front().info();
+        info.id = r.shard;
+        info.epoch = r.left_epoch;
+        info.hi = pieces.back().info().hi;
+        Shard whole = std::move(pieces.front());
+        for (std::size_t i = 1; i < pieces.size(); ++i) {
+          ShardInfo span = info;
+          span.hi = pieces[i].info().hi;
+          whole = Shard::join(std::move(whole), std::move(pieces[i]), span);
+        }
+        whole.reassign(info);
+        shards_.insert_or_assign(r.shard, std::move(whole));
+        break;
+      }
       case RecordType::kEnd:
         break;
     }

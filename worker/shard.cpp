@@ -38,9 +38,78 @@ const Shard::Command* Shard::find_command(std::string_view op) {
 
 Shard::Shard(const ShardInfo& info) : info_(info), tree_(info.seed) {}
 
+Shard::Shard(const ShardInfo& info, Treap&& tree) : info_(info), tree_(std::move(tree)) {
+  info_.seed = tree_.seed();
+}
+
+std::pair<Shard, Shard> Shard::cut(std::string_view key, uint32_t left_id, uint64_t left_epoch,
+                                   uint32_t right_id, uint64_t right_epoch) {
+  ShardInfo left = info_;
+  left.id = left_id;
+  left.epoch = left_epoch;
+  left.hi.emplace(key);
+  left.keys = 0;
+  left.bytes = 0;
+  left.importing = false;
+  ShardInfo right = info_;
+  right.id = right_id;
+  right.epoch = right_epoch;
+  right.lo.assign(key);
+  right.keys = 0;
+  right.bytes = 0;
+  right.importing = false;
+  Treap upper = tree_.split(key);
+  std::pair<Shard, Shard> out{Shard(left, std::move(tree_)), Shard(right, std::move(upper))};
+  tree_ = Treap(info_.seed);
+  out.first.attach(storage_, undo_);
+  out.second.attach(storage_, undo_);
+  return out;
+}
+
+Shard Shard::join(Shard&& left, Shard&& right, const ShardInfo& whole) {
+  Treap& l = left.tree_;
+  Treap& r = right.tree_;
+  const bool ordered =
+      l.empty() || r.empty() || compare_keys(*l.select(l.size() - 1), *r.select(0)) < 0;
+  if (ordered && l.seed() == r.seed()) {
+    l.join(std::move(r));  // O(log n) (the smaller side's nodes change arenas)
+  } else {
+    // Not two halves of one cut (keys hidden by narrowed bounds, another seed): key by key.
+    r.for_each([&l](const std::string& k, const std::string& v) {
+      if (!l.find(k)) l.set(k, v);
+      return true;
+    });
+  }
+  Shard out(whole, std::move(l));
+  out.attach(left.storage_, left.undo_);
+  return out;
+}
+
+std::optional<std::string> Shard::median() const {
+  const uint64_t n = count();
+  if (n < 2) return std::nullopt;
+  const std::string* key = tree_.select(tree_.rank(info_.lo) + n / 2);
+  if (!key) return std::nullopt;
+  return *key;
+}
+
+Reply Shard::import(const Op& sub) {
+  for (const auto& [key, value] : sub.pairs) {
+    if (!contains(key))
+      return Reply::Error(sub.id, "ERR import: key '" + escape_key(key) + "' outside shard " +
+                                      std::to_string(info_.id));
+  }
+  for (const auto& [key, value] : sub.pairs) mutate(key, &value);
+  Reply reply;
+  reply.id = sub.id;
+  reply.n = static_cast<int64_t>(sub.pairs.size());
+  return reply;
+}
+
 ShardInfo Shard::describe() const {
   ShardInfo out = info_;
   out.keys = count();
+  out.bytes = tree_.memory_bytes();
   return out;
 }
 

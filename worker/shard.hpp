@@ -1,14 +1,18 @@
 // Shard: one key range [lo, hi) owned by this worker, with its epoch and treap. apply() runs one
 // sub-op sent by the broker (set, get, del, exists, rng, count, where) and always answers with a
 // Reply carrying the sub-op's id; bad input becomes an "ERR ..." reply, never an exception.
+// A shard flagged `importing` (info().importing) is a copy being moved in: it takes import()
+// only (the ShardTable sees to that). cut() and join() split a shard in two and back.
 //
 // Every change to the tree goes through mutate(), which reports it to the attached Storage and
 // remembers how to undo it (worker/storage.hpp); restore() changes the tree without either, for
 // recovery and undo. Not thread-safe: a shard belongs to one worker's event loop.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/envelope.hpp"
 #include "worker/treap.hpp"
@@ -21,6 +25,7 @@ class UndoLog;
 class Shard {
  public:
   explicit Shard(const ShardInfo& info);
+  Shard(const ShardInfo& info, Treap&& tree);
   Shard(Shard&&) noexcept = default;
   Shard& operator=(Shard&&) noexcept = default;
 
@@ -42,6 +47,24 @@ class Shard {
   }
   // Sets (value) or deletes (nullptr) a key without recording it: replay and undo.
   void restore(std::string_view key, const std::string* value);
+
+  // Cuts this shard at `key` into [lo, key) with left_id/left_epoch and [key, hi) with
+  // right_id/right_epoch, both on this shard's seed and attached to its storage; this shard is
+  // left empty. The treap is cut by Treap::split: O(log n) for the cut itself (no key is copied;
+  // the smaller half's nodes change arenas). Nothing is recorded: ShardTable records the split,
+  // recovery replays it. REQUIRES: lo < key and (no hi or key < hi).
+  std::pair<Shard, Shard> cut(std::string_view key, uint32_t left_id, uint64_t left_epoch,
+                              uint32_t right_id, uint64_t right_epoch);
+  // The inverse of cut(): `whole` (on the left piece's seed) holding the keys of both; O(log n)
+  // when they are the two halves of a cut. Used to undo a split whose commit failed, and to fold
+  // back a split the broker never learned of (ShardTable::assign).
+  static Shard join(Shard&& left, Shard&& right, const ShardInfo& whole);
+  // The key at rank count() / 2 among the keys in [lo, hi) (select by subtree sizes, O(log n)),
+  // so both sides of a cut there hold keys; nullopt when the shard holds fewer than 2 keys.
+  std::optional<std::string> median() const;
+  // Writes sub.pairs (a chunk of a shard being moved here) through the recorded path; every key
+  // must lie inside the shard, else nothing is written. Reply: n = pairs written.
+  Reply import(const Op& sub);
 
   // True when `op` is a sub-op apply() can run.
   static bool knows(std::string_view op) { return find_command(op) != nullptr; }

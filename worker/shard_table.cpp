@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 #include "common/key_range.hpp"
+#include "common/protocol.hpp"
 
 namespace clossyne {
 namespace {
@@ -26,7 +28,15 @@ std::string describe_bounds(const ShardInfo& s) {
 }
 
 bool differs(const ShardInfo& a, const ShardInfo& b) {
-  return a.lo != b.lo || a.hi != b.hi || a.epoch != b.epoch || a.seed != b.seed;
+  return a.lo != b.lo || a.hi != b.hi || a.epoch != b.epoch || a.seed != b.seed ||
+         a.importing != b.importing;
+}
+
+// A shard listed as importing must be an exact copy of the source, so anything held under its
+// id that is not the same import (an ordinary copy, or an import at another epoch) is dropped
+// and the import starts from empty.
+bool restarts_import(const ShardInfo& held, const ShardInfo& wanted) {
+  return wanted.importing && (!held.importing || held.epoch != wanted.epoch);
 }
 
 // The storage of tables without one: stateless, so one instance serves them all.
@@ -42,16 +52,63 @@ ShardTable::ShardTable(std::string worker_id, Storage* storage)
       storage_(storage ? storage : &memory_storage()),
       undo_(std::make_unique<UndoLog>()) {}
 
+// Held shards the assignment drops that exactly tile the new shard `s` ([s.lo, s.hi), in key
+// order, one seed, epochs above s's): the pieces of a split of `s` made and persisted here that
+// the broker never learned of (this worker died, or the reply was lost, before it got there).
+// Their keys are `s`'s keys, so they are joined back into it rather than dropped. Empty: none.
+std::vector<uint32_t> ShardTable::unseen_split(const ShardInfo& s, const std::set<uint32_t>& listed,
+                                               const std::set<uint32_t>& taken) const {
+  if (s.importing) return {};
+  std::vector<const ShardInfo*> inside;
+  for (const auto& [id, shard] : shards_) {
+    const ShardInfo& i = shard.info();
+    if (listed.count(id) || taken.count(id) || i.importing || i.epoch <= s.epoch) continue;
+    if (compare_keys(i.lo, s.lo) < 0 || (s.hi && (!i.hi || compare_keys(*i.hi, *s.hi) > 0)))
+      continue;
+    inside.push_back(&i);
+  }
+  std::sort(inside.begin(), inside.end(),
+            [](const ShardInfo* a, const ShardInfo* b) { return compare_keys(a->lo, b->lo) < 0; });
+  if (inside.size() < 2 || inside.front()->lo != s.lo || inside.back()->hi != s.hi) return {};
+  std::vector<uint32_t> out;
+  for (std::size_t i = 0; i < inside.size(); ++i) {
+    if (inside[i]->seed != inside[0]->seed) return {};
+    if (i > 0 && inside[i - 1]->hi != inside[i]->lo) return {};
+    out.push_back(inside[i]->id);
+  }
+  return out;
+}
+
 Status ShardTable::assign(const std::vector<ShardInfo>& shards) {
   // Log first: the records say what the shards will be, then the change is made.
   std::set<uint32_t> listed;
+  for (const ShardInfo& s : shards) listed.insert(s.id);
+  std::set<uint32_t> reset;  // held, but listed as importing anew: start again from empty
+  std::map<uint32_t, std::vector<uint32_t>> joins;  // new shard -> the pieces it is made of
+  std::set<uint32_t> joined;                        // those pieces
   bool changed = false;
   for (const ShardInfo& s : shards) {
-    listed.insert(s.id);
     auto it = shards_.find(s.id);
+    if (it != shards_.end() && restarts_import(it->second.info(), s)) {
+      storage_->record_drop(s.id);
+      reset.insert(s.id);
+      it = shards_.end();
+    }
+    if (it == shards_.end() && !reset.count(s.id)) {
+      if (std::vector<uint32_t> pieces = unseen_split(s, listed, joined); !pieces.empty()) {
+        ShardInfo whole = s;
+        whole.seed = shards_.at(pieces[0]).info().seed;  // the seed the trees are built on
+        storage_->record_join(whole, pieces);
+        joined.insert(pieces.begin(), pieces.end());
+        joins.emplace(s.id, std::move(pieces));
+        changed = true;
+        continue;
+      }
+    }
     if (it == shards_.end()) {
       ShardInfo info = s;
       info.keys = 0;
+      info.bytes = 0;
       storage_->record_shard(info);
       changed = true;
     } else if (const ShardInfo next = it->second.effective(s); differs(it->second.info(), next)) {
@@ -60,7 +117,7 @@ Status ShardTable::assign(const std::vector<ShardInfo>& shards) {
     }
   }
   for (const auto& [id, shard] : shards_) {
-    if (!listed.count(id)) {
+    if (!listed.count(id) && !joined.count(id)) {
       storage_->record_drop(id);
       changed = true;
     }
@@ -69,16 +126,44 @@ Status ShardTable::assign(const std::vector<ShardInfo>& shards) {
     if (Status st = storage_->commit(true); !st.ok()) return st;
   }
 
+  for (const auto& [id, pieces] : joins) {
+    ShardInfo info = *std::find_if(shards.begin(), shards.end(),
+                                   [id = id](const ShardInfo& s) { return s.id == id; });
+    info.keys = 0;
+    info.bytes = 0;
+    info.seed = shards_.at(pieces[0]).info().seed;
+    const std::size_t n = pieces.size();
+    const uint64_t keys = join_pieces(info, pieces);
+    spdlog::warn(
+        "shard {} assigned at epoch {} while held as {} pieces of a split the broker did not "
+        "learn of: joined them back ({} keys){}",
+        id, info.epoch, n, keys, storage_->persistent() ? "; the join is persisted" : "");
+  }
+
+  for (uint32_t id : reset) {
+    spdlog::info("shard {} dropped ({} keys): a new import of it starts", id,
+                 shards_.at(id).tree().size());
+    shards_.erase(id);
+  }
   for (const ShardInfo& s : shards) {
     auto it = shards_.find(s.id);
     if (it == shards_.end()) {
-      spdlog::info("shard {} assigned: {} epoch {}", s.id, describe_bounds(s), s.epoch);
-      it = shards_.emplace(s.id, Shard(s)).first;
+      spdlog::info("shard {} assigned: {} epoch {}{}", s.id, describe_bounds(s), s.epoch,
+                   s.importing ? " (importing)" : "");
+      ShardInfo info = s;
+      info.keys = 0;
+      info.bytes = 0;
+      it = shards_.emplace(s.id, Shard(info)).first;
       it->second.attach(storage_, undo_.get());
     } else if (differs(it->second.info(), it->second.effective(s))) {
-      spdlog::info("shard {} updated: {} epoch {} -> {} epoch {}", s.id,
-                   describe_bounds(it->second.info()), it->second.info().epoch, describe_bounds(s),
-                   s.epoch);
+      const ShardInfo& was = it->second.info();
+      if (was.importing && !s.importing) {
+        spdlog::info("shard {} imported ({} keys): now its own at epoch {}", s.id,
+                     it->second.count(), s.epoch);
+      } else {
+        spdlog::info("shard {} updated: {} epoch {} -> {} epoch {}", s.id, describe_bounds(was),
+                     was.epoch, describe_bounds(s), s.epoch);
+      }
       it->second.reassign(s);
     }
   }
@@ -87,15 +172,40 @@ Status ShardTable::assign(const std::vector<ShardInfo>& shards) {
       ++it;
       continue;
     }
-    spdlog::info("shard {} dropped ({} keys){}", it->first, it->second.tree().size(),
+    spdlog::info("shard {} dropped ({} keys){}{}", it->first, it->second.tree().size(),
+                 it->second.info().importing ? ", an unfinished import" : "",
                  storage_->persistent() ? "; the drop is persisted" : "");
     it = shards_.erase(it);
   }
   return Status::Ok();
 }
 
+// Replaces `pieces` (held, in key order) by one shard `info` holding all their keys. Returns the
+// number of keys.
+uint64_t ShardTable::join_pieces(const ShardInfo& info, const std::vector<uint32_t>& pieces) {
+  auto take = [this](uint32_t id) {
+    auto it = shards_.find(id);
+    Shard piece = std::move(it->second);
+    shards_.erase(it);
+    return piece;
+  };
+  Shard whole = take(pieces[0]);
+  for (std::size_t i = 1; i < pieces.size(); ++i) {
+    Shard next = take(pieces[i]);
+    ShardInfo span = info;
+    span.hi = next.info().hi;
+    whole = Shard::join(std::move(whole), std::move(next), span);
+  }
+  whole.reassign(info);
+  whole.attach(storage_, undo_.get());
+  const uint64_t keys = whole.count();
+  shards_.insert_or_assign(info.id, std::move(whole));
+  return keys;
+}
+
 Status ShardTable::commit(bool force_sync) {
-  Status st = storage_->commit(force_sync);
+  Status st = storage_->commit(force_sync || sync_wanted_);
+  sync_wanted_ = false;
   if (st.ok()) {
     undo_->clear();
   } else {
@@ -108,6 +218,16 @@ void ShardTable::rollback() {
   undo_->unwind([this](const UndoLog::Entry& e) {
     auto it = shards_.find(e.shard);
     if (it == shards_.end()) return;
+    if (e.kind == UndoLog::Kind::kSplit) {
+      auto right = shards_.find(e.right);
+      if (right == shards_.end()) return;
+      Shard whole = Shard::join(std::move(it->second), std::move(right->second), e.whole);
+      shards_.erase(it);
+      shards_.erase(right);
+      shards_.emplace(e.whole.id, std::move(whole));
+      spdlog::warn("shard {}: split undone (it could not be persisted)", e.whole.id);
+      return;
+    }
     it->second.restore(e.key, e.before ? &*e.before : nullptr);
   });
 }
@@ -121,27 +241,107 @@ void ShardTable::restore(std::map<uint32_t, Shard> shards) {
 std::vector<ShardInfo> ShardTable::describe() const {
   std::vector<ShardInfo> out;
   out.reserve(shards_.size());
-  for (const auto& [id, shard] : shards_) out.push_back(shard.describe());
+  for (const auto& [id, shard] : shards_) {
+    if (!shard.info().importing) out.push_back(shard.describe());
+  }
   return out;
+}
+
+Reply ShardTable::not_held(const Op& sub, const char* why) const {
+  std::string msg = "ERR shard ";
+  msg += std::to_string(*sub.shard);
+  msg += " is not held by worker ";
+  msg += worker_id_;
+  msg += why;
+  return Reply::Error(sub.id, std::move(msg));
 }
 
 Reply ShardTable::execute(const Op& sub) {
   if (!sub.shard) {
-    if (!Shard::knows(sub.op)) return Reply::Error(sub.id, "ERR unknown op '" + sub.op + "'");
+    if (!Shard::knows(sub.op) && sub.op != proto::op::kSplit && sub.op != proto::op::kImport &&
+        sub.op != proto::op::kSync)
+      return Reply::Error(sub.id, "ERR unknown op '" + sub.op + "'");
     return Reply::Error(sub.id, "ERR missing field 'shard'");
   }
   auto it = shards_.find(*sub.shard);
-  if (it == shards_.end()) {
-    return Reply::Error(
-        sub.id, "ERR shard " + std::to_string(*sub.shard) + " is not held by worker " + worker_id_);
-  }
+  if (it == shards_.end()) return not_held(sub);
   Shard& shard = it->second;
   if (sub.epoch != shard.info().epoch) {
     return Reply::Error(sub.id, "ERR stale epoch for shard " + std::to_string(*sub.shard) +
                                     " (have " + std::to_string(shard.info().epoch) + ")");
   }
   spdlog::debug("shard {}: {} id {}", *sub.shard, sub.op, sub.id);
+  if (sub.op == proto::op::kImport) return run_import(sub, shard);
+  if (sub.op == proto::op::kSync) {
+    sync_wanted_ = true;  // the loop answers after the turn's commit, fsynced
+    return Reply::Ok(sub.id);
+  }
+  // An importing shard is not this worker's yet: it serves nothing until the move completes.
+  if (shard.info().importing) return not_held(sub, " (it is being imported)");
+  if (sub.op == proto::op::kSplit) return run_split(sub, shard);
   return shard.apply(sub, worker_id_);
+}
+
+Reply ShardTable::run_import(const Op& sub, Shard& shard) {
+  if (!shard.info().importing)
+    return Reply::Error(sub.id, "ERR shard " + std::to_string(shard.info().id) +
+                                    " is not being imported by worker " + worker_id_);
+  return shard.import(sub);
+}
+
+// Both pieces get fresh ids and a higher epoch from the broker's templates; the split is recorded
+// (and the commit fsynced, as any change of shard metadata) before the reply goes out.
+Reply ShardTable::run_split(const Op& sub, Shard& shard) {
+  const ShardInfo whole = shard.info();
+  const std::string name = std::to_string(whole.id);
+  if (sub.shards.size() != 2) return Reply::Error(sub.id, "ERR split needs two shard templates");
+  const ShardInfo& a = sub.shards[0];
+  const ShardInfo& b = sub.shards[1];
+  if (a.id == b.id || a.id == whole.id || b.id == whole.id || shards_.count(a.id) ||
+      shards_.count(b.id))
+    return Reply::Error(sub.id, "ERR cannot split shard " + name + ": new shard ids " +
+                                    std::to_string(a.id) + " and " + std::to_string(b.id) +
+                                    " must be distinct and unused");
+  if (a.epoch <= whole.epoch || b.epoch <= whole.epoch)
+    return Reply::Error(sub.id, "ERR cannot split shard " + name +
+                                    ": the new epochs must be above " +
+                                    std::to_string(whole.epoch));
+  std::string key;
+  if (sub.key) {
+    if (compare_keys(*sub.key, whole.lo) <= 0 ||
+        (whole.hi && compare_keys(*sub.key, *whole.hi) >= 0))
+      return Reply::Error(sub.id, "ERR split key outside shard " + name +
+                                      " (it must be above the low bound and below the high one)");
+    key = *sub.key;
+  } else if (std::optional<std::string> median = shard.median()) {
+    key = std::move(*median);
+  } else {
+    return Reply::Error(sub.id, "ERR cannot split shard " + name + ": fewer than 2 keys");
+  }
+
+  ShardInfo left = whole;
+  left.id = a.id;
+  left.epoch = a.epoch;
+  ShardInfo right = whole;
+  right.id = b.id;
+  right.epoch = b.epoch;
+  storage_->record_split(whole.id, key, left, right);
+  if (storage_->persistent()) {
+    undo_->remember_split(left.id, right.id, whole);
+    sync_wanted_ = true;
+  }
+  auto pieces = shard.cut(key, left.id, left.epoch, right.id, right.epoch);
+  shards_.erase(whole.id);  // `shard` is gone from here on
+  Reply reply;
+  reply.id = sub.id;
+  reply.shards = {pieces.first.describe(), pieces.second.describe()};
+  spdlog::info("shard {} split at '{}': shard {} {} ({} keys), shard {} {} ({} keys), epoch {}",
+               whole.id, escape_key(key), left.id, describe_bounds(reply.shards[0]),
+               reply.shards[0].keys, right.id, describe_bounds(reply.shards[1]),
+               reply.shards[1].keys, left.epoch);
+  shards_.emplace(left.id, std::move(pieces.first));
+  shards_.emplace(right.id, std::move(pieces.second));
+  return reply;
 }
 
 Reply ShardTable::execute_batch(const Op& batch) {

@@ -2,6 +2,17 @@
 // shards to own) and routes sub-ops to their shard after checking that the shard is held and the
 // sub-op's epoch is the shard's current one. Every call answers; nothing throws on bad input.
 //
+// Structural sub-ops (docs/PROTOCOL.md, worker protocol):
+//   split  {shard, epoch, key?, shards: [A, B]}: cuts the shard at `key` (or its median key) into
+//          A = [lo, key) and B = [key, hi) with the templates' ids and epochs; answers both, A
+//          first.
+//   import {shard, epoch, pairs}: writes a chunk into an importing shard (a move's copy).
+//   sync   {shard, epoch}: the turn's commit is fsynced (whatever --fsync) before it is answered.
+// An assigned shard flagged `importing` is held (and persisted, flag included) but is neither
+// reported (describe) nor served: only import and sync reach it. A later assign listing it
+// without the flag makes it an ordinary shard. An assign naming a shard this worker holds only
+// as the pieces of a split the broker never learned of joins the pieces back (nothing is lost).
+//
 // With a persistent Storage every change is recorded as it is made (data changes by the shards,
 // shard changes by assign()); commit() makes the recorded changes durable or, when that fails,
 // undoes them in memory, so what the table holds is always what the log holds once a turn ends.
@@ -10,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,7 +43,8 @@ class ShardTable {
   // when that fails nothing changes and the error (strerror) is returned.
   // REQUIRES: no uncommitted changes (commit() first).
   Status assign(const std::vector<ShardInfo>& shards);
-  // Every held shard with keys = its key count, in id order (the "register" payload).
+  // Every held shard that is not importing, with keys = its key count and bytes = its tree's
+  // memory, in id order (the "register" and "heartbeat" payload). O(#shards x log n).
   std::vector<ShardInfo> describe() const;
 
   // One routed sub-op (needs `shard` and `epoch`); the reply carries sub.id.
@@ -40,9 +53,12 @@ class ShardTable {
   Reply execute_batch(const Op& batch);
 
   // Commits the changes made since the last commit (storage->commit). On failure they are undone
-  // in memory and the storage's error is returned.
+  // in memory and the storage's error is returned. The commit is fsynced when `force_sync`, or
+  // when a split or a sync was executed since the last commit.
   Status commit(bool force_sync = false);
-  bool has_uncommitted() const { return !undo_->empty() || storage_->has_pending(); }
+  bool has_uncommitted() const {
+    return !undo_->empty() || storage_->has_pending() || sync_wanted_;
+  }
 
   // Replaces the held shards with recovered ones (recovery; nothing is recorded).
   void restore(std::map<uint32_t, Shard> shards);
@@ -53,11 +69,18 @@ class ShardTable {
 
  private:
   void rollback();
+  Reply run_split(const Op& sub, Shard& shard);
+  Reply run_import(const Op& sub, Shard& shard);
+  Reply not_held(const Op& sub, const char* why = "") const;
+  std::vector<uint32_t> unseen_split(const ShardInfo& s, const std::set<uint32_t>& listed,
+                                     const std::set<uint32_t>& taken) const;
+  uint64_t join_pieces(const ShardInfo& info, const std::vector<uint32_t>& pieces);
 
   std::string worker_id_;
   Storage* storage_;               // never null: a shared MemoryStorage when none is given
   std::unique_ptr<UndoLog> undo_;  // on the heap: shards point at it, the table may move
   std::map<uint32_t, Shard> shards_;
+  bool sync_wanted_ = false;  // the next commit must fsync (a split or a sync since the last)
 };
 
 }  // namespace clossyne

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "common/envelope.hpp"
 #include "common/status.hpp"
@@ -40,6 +41,12 @@ class Storage {
   virtual void record_del(uint32_t shard, std::string_view key) = 0;
   virtual void record_shard(const ShardInfo& info) = 0;
   virtual void record_drop(uint32_t shard) = 0;
+  // The shard `shard` is cut at `key` into `left` [lo, key) and `right` [key, hi) (ids, epochs).
+  virtual void record_split(uint32_t shard, std::string_view key, const ShardInfo& left,
+                            const ShardInfo& right) = 0;
+  // The shards `pieces` (in key order) become one shard `whole` (id, epoch; its bounds span
+  // theirs): a split the broker never learned of, folded back as its assignment asks.
+  virtual void record_join(const ShardInfo& whole, const std::vector<uint32_t>& pieces) = 0;
   virtual bool has_pending() const = 0;
   // Makes the recorded changes as durable as the fsync mode promises (force_sync: fsynced now,
   // whatever the mode). All or nothing: on failure none of them is in the log and the message is
@@ -61,6 +68,8 @@ class MemoryStorage final : public Storage {
   void record_del(uint32_t, std::string_view) override {}
   void record_shard(const ShardInfo&) override {}
   void record_drop(uint32_t) override {}
+  void record_split(uint32_t, std::string_view, const ShardInfo&, const ShardInfo&) override {}
+  void record_join(const ShardInfo&, const std::vector<uint32_t>&) override {}
   bool has_pending() const override { return false; }
   Status commit(bool) override { return Status::Ok(); }
   void tick(int64_t, const ShardTable&) override {}

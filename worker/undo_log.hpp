@@ -1,7 +1,9 @@
-// UndoLog: how to take back the changes of a loop turn whose log commit failed, so that a write
-// that was not persisted is not left applied in memory. One entry per change, newest last: the
-// shard, the key and the value it had before (none: the key was absent). Cleared after every
-// commit. Plain container; not thread-safe.
+// UndoLog: how to take back the changes of a loop turn whose log commit failed, so that a change
+// that was not persisted is not left applied in memory. One entry per change, newest last:
+//   - a key change: the shard, the key and the value it had before (none: the key was absent);
+//   - a split: the ids of the two pieces and the shard they were cut from (undone by joining the
+//     pieces back, O(log n)).
+// Cleared after every commit. Plain container; not thread-safe.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -9,14 +11,20 @@
 #include <string_view>
 #include <vector>
 
+#include "common/envelope.hpp"
+
 namespace clossyne {
 
 class UndoLog {
  public:
+  enum class Kind : uint8_t { kKey, kSplit };
   struct Entry {
-    uint32_t shard = 0;
+    Kind kind = Kind::kKey;
+    uint32_t shard = 0;  // kKey: the shard; kSplit: the left piece
     std::string key;
     std::optional<std::string> before;
+    uint32_t right = 0;  // kSplit: the right piece
+    ShardInfo whole;     // kSplit: the shard as it was before the split
   };
 
   void remember(uint32_t shard, std::string_view key, const std::string* before) {
@@ -24,6 +32,13 @@ class UndoLog {
     e.shard = shard;
     e.key.assign(key);
     if (before) e.before.emplace(*before);
+  }
+  void remember_split(uint32_t left, uint32_t right, const ShardInfo& whole) {
+    Entry& e = entries_.emplace_back();
+    e.kind = Kind::kSplit;
+    e.shard = left;
+    e.right = right;
+    e.whole = whole;
   }
   bool empty() const { return entries_.empty(); }
   // Newest first, the order in which they must be undone.

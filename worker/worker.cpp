@@ -18,8 +18,10 @@ constexpr int64_t kStopCheckMs = 100;
 // Messages handled per wake-up before housekeeping runs, so heartbeats go out under load.
 constexpr int kMaxDrain = 1000;
 
+// Ops whose reply promises something durable: it is turned into an error if the commit fails.
 bool is_write(std::string_view op) {
-  return op == proto::op::kSet || op == proto::op::kDel;
+  return op == proto::op::kSet || op == proto::op::kDel || op == proto::op::kImport ||
+         op == proto::op::kSplit || op == proto::op::kSync;
 }
 
 std::string persistence_error(const Status& st) {
@@ -110,6 +112,7 @@ void Worker::housekeeping() {
     Reply beat;
     beat.op = proto::op::kHeartbeat;
     beat.worker = id_;
+    beat.shards = shards_.describe();  // sizes for the broker's splits and balancing
     send(beat);
     next_heartbeat_ms_ = now + timing_.heartbeat_ms;
   }

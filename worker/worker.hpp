@@ -4,6 +4,8 @@
 //
 // Wire: worker -> broker messages are Reply envelopes (register, heartbeat, results); broker ->
 // worker messages are Op envelopes (heartbeat, reregister, assign, batch, single routed ops).
+// Register and every heartbeat carry the held (non-importing) shards with their key counts and
+// tree sizes; the broker splits and balances on them.
 // Undecodable messages are logged and ignored.
 //
 // Durability: every message received in one loop turn is applied, then the Storage commits the

@@ -35,11 +35,20 @@ std::string show(const RecordView& r) {
     case RecordType::kShard:
       return "shard " + std::to_string(r.info.id) + " [" + r.info.lo + "," +
              (r.info.hi ? *r.info.hi : std::string("+inf")) + ") e" + std::to_string(r.info.epoch) +
-             " s" + std::to_string(r.info.seed);
+             " s" + std::to_string(r.info.seed) + (r.info.importing ? " importing" : "");
     case RecordType::kDrop:
       return "drop " + std::to_string(r.shard);
     case RecordType::kEnd:
       return "end " + std::to_string(r.count);
+    case RecordType::kSplit:
+      return "split " + std::to_string(r.shard) + " at " + std::string(r.key) + " -> " +
+             std::to_string(r.left_id) + "e" + std::to_string(r.left_epoch) + " " +
+             std::to_string(r.right_id) + "e" + std::to_string(r.right_epoch);
+    case RecordType::kJoin: {
+      std::string out = "join " + std::to_string(r.shard) + "e" + std::to_string(r.left_epoch);
+      for (uint32_t id : r.pieces) out += " " + std::to_string(id);
+      return out;
+    }
   }
   return "?";
 }
@@ -104,6 +113,7 @@ TEST_CASE("log record: every type round-trips through framing and decoding") {
   }
   REQUIRE(got.size() == 7);
   CHECK(got[0].type == RecordType::kSet);
+  CHECK_FALSE(got[3].info.importing);
   CHECK(got[0].shard == 3);
   CHECK(got[0].key == std::string_view("k\0ey", 4));
   CHECK(got[0].value == std::string_view("v\xff", 2));
@@ -114,6 +124,47 @@ TEST_CASE("log record: every type round-trips through framing and decoding") {
   CHECK(got[4].info == open);
   CHECK(show(got[5]) == "drop 5");
   CHECK(show(got[6]) == "end 6");
+}
+
+TEST_CASE("log record: importing shards and splits round-trip") {
+  ShardInfo info;
+  info.id = 12;
+  info.lo = "k";
+  info.epoch = 4;
+  info.seed = 77;
+  info.importing = true;
+  ShardInfo plain = info;
+  plain.importing = false;
+
+  std::string buf;
+  append_shard_record(buf, info);
+  append_shard_record(buf, plain);
+  append_split_record(buf, 12, std::string("m\0n", 3), 20, 5, 21, 6);
+  append_join_record(buf, 12, 4, {20, 21});
+  std::string plain_only;
+  append_shard_record(plain_only, plain);
+
+  std::vector<RecordView> got;
+  std::string_view rest = buf;
+  while (!rest.empty()) {
+    std::size_t total = 0;
+    REQUIRE(check_frame(rest, &total) == FrameCheck::kOk);
+    RecordView r;
+    REQUIRE(decode_record(rest.substr(0, total), r).ok());
+    got.push_back(r);
+    rest.remove_prefix(total);
+  }
+  REQUIRE(got.size() == 4);
+  CHECK(show(got[3]) == "join 12e4 20 21");
+  CHECK(got[0].info == info);
+  CHECK(got[1].info == plain);
+  CHECK(show(got[0]) == "shard 12 [k,+inf) e4 s77 importing");
+  CHECK(got[2].type == RecordType::kSplit);
+  CHECK(got[2].shard == 12);
+  CHECK(got[2].key == std::string_view("m\0n", 3));
+  CHECK(show(got[2]).substr(show(got[2]).find(" -> ")) == " -> 20e5 21e6");
+  // An ordinary shard's record has no flags byte: the same bytes as before flags existed.
+  CHECK(buf.find(plain_only) != std::string::npos);
 }
 
 TEST_CASE("log record: damaged bytes are caught") {

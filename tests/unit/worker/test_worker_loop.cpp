@@ -222,3 +222,88 @@ TEST_CASE("worker: heartbeats, and re-registers when the broker goes quiet") {
   REQUIRE(r.has_value());
   CHECK(r->n == 0);
 }
+
+TEST_CASE("worker: heartbeats carry the held shards' sizes, never an importing shard's") {
+  Harness h(WorkerTiming{50, 3000});
+  REQUIRE(h.expect_op("register"));
+  ShardInfo incoming = shard_info(2, "m", std::nullopt, 3);
+  incoming.importing = true;
+  h.assign({shard_info(1, "", "m", 1), incoming});
+  Op batch;
+  batch.id = 5;
+  batch.op = "batch";
+  batch.batch = {routed(1, "set", 1, 1, "a", "1"), routed(2, "set", 1, 1, "b", "2")};
+  Op import;
+  import.id = 3;
+  import.op = "import";
+  import.shard = 2;
+  import.epoch = 3;
+  import.pairs = {{"n", "x"}, {"o", "y"}, { "p", "z" }};
+  batch.batch.push_back(import);
+  Op sync;
+  sync.id = 4;
+  sync.op = "sync";
+  sync.shard = 2;
+  sync.epoch = 3;
+  batch.batch.push_back(sync);
+  h.send(batch);
+  auto r = h.expect_id(5);
+  REQUIRE(r.has_value());
+  REQUIRE(r->replies.size() == 4);
+  CHECK(r->replies[2].n == 3);
+  CHECK(r->replies[3].ok);
+  auto beat = h.expect([](const Reply& m) { return m.op == "heartbeat" && !m.shards.empty(); });
+  REQUIRE(beat.has_value());
+  REQUIRE(beat->shards.size() == 1);
+  CHECK(beat->shards[0].id == 1);
+  CHECK(beat->shards[0].epoch == 1);
+  CHECK(beat->shards[0].keys == 2);
+  CHECK(beat->shards[0].bytes > 0);
+  // Nor in a registration.
+  Op rereg;
+  rereg.op = "reregister";
+  h.send(rereg);
+  auto reg = h.expect_op("register");
+  REQUIRE(reg.has_value());
+  REQUIRE(reg->shards.size() == 1);
+  CHECK(reg->shards[0].id == 1);
+}
+
+TEST_CASE("worker: a split inside a batch answers both pieces, later ops on the old shard fail") {
+  Harness h;
+  REQUIRE(h.expect_op("register"));
+  h.assign({shard_info(1, "", std::nullopt, 4)});
+  Op batch;
+  batch.id = 9;
+  batch.op = "batch";
+  for (uint64_t i = 0; i < 10; ++i)
+    batch.batch.push_back(
+        routed(i + 1, "set", 1, 4, std::string(1, static_cast<char>('a' + i)), "v"));
+  Op split;
+  split.id = 50;
+  split.op = "split";
+  split.shard = 1;
+  split.epoch = 4;
+  for (uint32_t id : {7u, 8u}) {
+    ShardInfo t = shard_info(id, "", std::nullopt, 5);
+    split.shards.push_back(t);
+  }
+  batch.batch.push_back(split);
+  batch.batch.push_back(routed(51, "get", 1, 4, "a"));
+  batch.batch.push_back(routed(52, "get", 8, 5, "j"));
+  h.send(batch);
+  auto r = h.expect_id(9);
+  REQUIRE(r.has_value());
+  REQUIRE(r->replies.size() == 13);
+  const Reply& s = r->replies[10];
+  INFO(s.error);
+  REQUIRE(s.ok);
+  REQUIRE(s.shards.size() == 2);
+  CHECK(s.shards[0].id == 7);
+  CHECK(s.shards[0].hi == "f");  // the key at rank 10 / 2
+  CHECK(s.shards[1].lo == "f");
+  CHECK(s.shards[0].keys == 5);
+  CHECK(s.shards[1].keys == 5);
+  CHECK(r->replies[11].error == "ERR shard 1 is not held by worker w1");
+  CHECK(r->replies[12].value == "v");
+}
