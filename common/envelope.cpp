@@ -182,10 +182,13 @@ std::string_view as_view(const Obj& o) {
   if (o.type == msgpack::type::STR) return {o.via.str.ptr, o.via.str.size};
   return {o.via.bin.ptr, o.via.bin.size};
 }
-bool is_bytes(const Obj& o) { return o.type == msgpack::type::STR || o.type == msgpack::type::BIN; }
+bool is_bytes(const Obj& o) {
+  return o.type == msgpack::type::STR || o.type == msgpack::type::BIN;
+}
 
 Status want_bytes(const Obj& o, std::string_view field, std::string& out) {
-  if (!is_bytes(o)) return Status::Error("field '" + std::string(field) + "' must be bytes or string");
+  if (!is_bytes(o))
+    return Status::Error("field '" + std::string(field) + "' must be bytes or string");
   out.assign(as_view(o));
   return Status::Ok();
 }
@@ -220,66 +223,56 @@ Status want_bool(const Obj& o, std::string_view field, bool& out) {
   return Status::Ok();
 }
 Status want_array(const Obj& o, std::string_view field) {
-  if (o.type != msgpack::type::ARRAY) return Status::Error("field '" + std::string(field) + "' must be an array");
+  if (o.type != msgpack::type::ARRAY)
+    return Status::Error("field '" + std::string(field) + "' must be an array");
+  return Status::Ok();
+}
+
+Status want_u32(const Obj& o, std::string_view field, uint32_t& out) {
+  uint64_t u = 0;
+  Status st = want_uint(o, field, u);
+  if (st.ok() && u > UINT32_MAX) st = Status::Error("field '" + std::string(field) + "' too large");
+  out = static_cast<uint32_t>(u);
+  return st;
+}
+
+// Calls fn(name, value) for each string-named field of a map (others are skipped), stopping at the
+// first error.
+template <typename Fn>
+Status for_each_field(const Obj& o, std::string_view what, Fn fn) {
+  if (o.type != msgpack::type::MAP) return Status::Error(std::string(what) + " must be a map");
+  for (uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (!is_bytes(kv.key)) continue;
+    if (Status st = fn(as_view(kv.key), kv.val); !st.ok()) return st;
+  }
   return Status::Ok();
 }
 
 Status decode_shard_info(const Obj& o, ShardInfo& s) {
-  if (o.type != msgpack::type::MAP) return Status::Error("shard entry must be a map");
-  for (uint32_t i = 0; i < o.via.map.size; ++i) {
-    const auto& kv = o.via.map.ptr[i];
-    if (!is_bytes(kv.key)) continue;
-    std::string_view k = as_view(kv.key);
-    Status st;
-    uint64_t u = 0;
-    if (k == "id") {
-      st = want_uint(kv.val, k, u);
-      s.id = static_cast<uint32_t>(u);
-    } else if (k == "lo") {
-      st = want_bytes(kv.val, k, s.lo);
-    } else if (k == "hi") {
-      st = want_opt_bytes(kv.val, k, s.hi);
-    } else if (k == "epoch") {
-      st = want_uint(kv.val, k, s.epoch);
-    } else if (k == "seed") {
-      st = want_uint(kv.val, k, s.seed);
-    } else if (k == "keys") {
-      st = want_uint(kv.val, k, s.keys);
-    } else if (k == "bytes") {
-      st = want_uint(kv.val, k, s.bytes);
-    } else if (k == "owner") {
-      st = want_bytes(kv.val, k, s.owner);
-    } else if (k == "importing") {
-      st = want_bool(kv.val, k, s.importing);
-    }
-    if (!st.ok()) return st;
-  }
-  return Status::Ok();
+  return for_each_field(o, "shard entry", [&s](std::string_view k, const Obj& v) {
+    if (k == "id") return want_u32(v, k, s.id);
+    if (k == "lo") return want_bytes(v, k, s.lo);
+    if (k == "hi") return want_opt_bytes(v, k, s.hi);
+    if (k == "epoch") return want_uint(v, k, s.epoch);
+    if (k == "seed") return want_uint(v, k, s.seed);
+    if (k == "keys") return want_uint(v, k, s.keys);
+    if (k == "bytes") return want_uint(v, k, s.bytes);
+    if (k == "owner") return want_bytes(v, k, s.owner);
+    if (k == "importing") return want_bool(v, k, s.importing);
+    return Status::Ok();
+  });
 }
 
 Status decode_worker_info(const Obj& o, WorkerInfo& w) {
-  if (o.type != msgpack::type::MAP) return Status::Error("worker entry must be a map");
-  for (uint32_t i = 0; i < o.via.map.size; ++i) {
-    const auto& kv = o.via.map.ptr[i];
-    if (!is_bytes(kv.key)) continue;
-    std::string_view k = as_view(kv.key);
-    Status st;
-    uint64_t u = 0;
-    if (k == "id") {
-      st = want_bytes(kv.val, k, w.id);
-    } else if (k == "alive") {
-      st = want_bool(kv.val, k, w.alive);
-    } else if (k == "keys") {
-      st = want_uint(kv.val, k, w.keys);
-    } else if (k == "shards") {
-      st = want_uint(kv.val, k, u);
-      w.shards = static_cast<uint32_t>(u);
-    } else if (k == "draining") {
-      st = want_bool(kv.val, k, w.draining);
-    }
-    if (!st.ok()) return st;
-  }
-  return Status::Ok();
+  return for_each_field(o, "worker entry", [&w](std::string_view k, const Obj& v) {
+    if (k == "id") return want_bytes(v, k, w.id);
+    if (k == "alive") return want_bool(v, k, w.alive);
+    if (k == "keys") return want_uint(v, k, w.keys);
+    if (k == "shards") return want_u32(v, k, w.shards);
+    if (k == "draining") return want_bool(v, k, w.draining);
+    return Status::Ok();
+  });
 }
 
 Status decode_shards(const Obj& o, std::vector<ShardInfo>& out) {
@@ -337,7 +330,8 @@ Status decode_op_field(std::string_view k, const Obj& val, Op& op, int depth) {
     if (val.via.array.size > proto::kMaxBatchOps) return Status::Error("batch too large");
     op.batch.resize(val.via.array.size);
     for (uint32_t i = 0; i < val.via.array.size; ++i) {
-      if (auto st = decode_op_obj(val.via.array.ptr[i], op.batch[i], depth + 1); !st.ok()) return st;
+      if (auto st = decode_op_obj(val.via.array.ptr[i], op.batch[i], depth + 1); !st.ok())
+        return st;
     }
     return Status::Ok();
   }
@@ -358,7 +352,8 @@ Status decode_op_obj(const Obj& o, Op& op, int depth) {
   // Read the id first so that any later error can still be answered to the right request.
   for (uint32_t i = 0; i < o.via.map.size; ++i) {
     const auto& kv = o.via.map.ptr[i];
-    if (is_bytes(kv.key) && as_view(kv.key) == f::kId && kv.val.type == msgpack::type::POSITIVE_INTEGER)
+    if (is_bytes(kv.key) && as_view(kv.key) == f::kId &&
+        kv.val.type == msgpack::type::POSITIVE_INTEGER)
       op.id = kv.val.via.u64;
   }
   for (uint32_t i = 0; i < o.via.map.size; ++i) {
@@ -373,30 +368,14 @@ Status decode_op_obj(const Obj& o, Op& op, int depth) {
 }
 
 Status decode_where(const Obj& o, WhereInfo& w) {
-  if (o.type != msgpack::type::MAP) return Status::Error("field 'where' must be a map");
-  for (uint32_t i = 0; i < o.via.map.size; ++i) {
-    const auto& kv = o.via.map.ptr[i];
-    if (!is_bytes(kv.key)) continue;
-    std::string_view k = as_view(kv.key);
-    uint64_t u = 0;
-    Status st;
-    if (k == "shard") {
-      st = want_uint(kv.val, k, u);
-      w.shard = static_cast<uint32_t>(u);
-    } else if (k == "owner") {
-      st = want_bytes(kv.val, k, w.owner);
-    } else if (k == "path") {
-      st = want_bytes(kv.val, k, w.path);
-    } else if (k == "depth") {
-      st = want_uint(kv.val, k, u);
-      w.depth = static_cast<uint32_t>(u);
-    } else if (k == "found") {
-      if (kv.val.type != msgpack::type::BOOLEAN) return Status::Error("'found' must be a boolean");
-      w.found = kv.val.via.boolean;
-    }
-    if (!st.ok()) return st;
-  }
-  return Status::Ok();
+  return for_each_field(o, "field 'where'", [&w](std::string_view k, const Obj& v) {
+    if (k == "shard") return want_u32(v, k, w.shard);
+    if (k == "owner") return want_bytes(v, k, w.owner);
+    if (k == "path") return want_bytes(v, k, w.path);
+    if (k == "depth") return want_u32(v, k, w.depth);
+    if (k == "found") return want_bool(v, k, w.found);
+    return Status::Ok();
+  });
 }
 
 Status decode_reply_obj(const Obj& o, Reply& r, int depth);
@@ -449,7 +428,8 @@ Status decode_reply_field(std::string_view k, const Obj& val, Reply& r, int dept
     r.is_batch = true;
     r.replies.resize(val.via.array.size);
     for (uint32_t i = 0; i < val.via.array.size; ++i) {
-      if (auto st = decode_reply_obj(val.via.array.ptr[i], r.replies[i], depth + 1); !st.ok()) return st;
+      if (auto st = decode_reply_obj(val.via.array.ptr[i], r.replies[i], depth + 1); !st.ok())
+        return st;
     }
     return Status::Ok();
   }
@@ -512,7 +492,11 @@ std::string encode(const Reply& reply) {
   return std::string(buf.data(), buf.size());
 }
 
-Status decode(std::string_view body, Op& out) { return decode_body(body, out, decode_op_obj); }
-Status decode(std::string_view body, Reply& out) { return decode_body(body, out, decode_reply_obj); }
+Status decode(std::string_view body, Op& out) {
+  return decode_body(body, out, decode_op_obj);
+}
+Status decode(std::string_view body, Reply& out) {
+  return decode_body(body, out, decode_reply_obj);
+}
 
 }  // namespace clossyne
