@@ -8,18 +8,12 @@
 namespace clossyne::frontend {
 namespace {
 
-std::string error_reply(std::string_view msg) {
-  std::string out;
-  resp_error(out, msg);
-  return out;
-}
-
 class FlushJob : public Job {
  public:
   JobStep start() override { return JobStep::send(walk_.page(kFlushPageSize)); }
 
   JobStep on_reply(const Reply& reply) override {
-    if (!reply.ok) return JobStep::finish(error_reply(reply.error));
+    if (!reply.ok) return JobStep::finish(resp_error(reply.error));
     if (deleting_) return after_delete();
     const auto& items = reply.items ? *reply.items : std::vector<KV>{};
     if (items.empty()) return JobStep::finish("+OK\r\n");
@@ -49,7 +43,7 @@ class FlushJob : public Job {
 Action build_flushdb(const std::vector<std::string>& args) {
   if (args.size() == 2) {
     const std::string mode = to_lower(args[1]);
-    if (mode != "async" && mode != "sync") return Action::local(error_reply("syntax error"));
+    if (mode != "async" && mode != "sync") return Action::local(resp_error("syntax error"));
   }
   return Action::start_job(std::make_shared<FlushJob>());
 }

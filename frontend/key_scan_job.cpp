@@ -12,12 +12,6 @@
 namespace clossyne::frontend {
 namespace {
 
-std::string error_reply(std::string_view msg) {
-  std::string out;
-  resp_error(out, msg);
-  return out;
-}
-
 std::string scan_reply(uint64_t cursor, const std::vector<std::string>& keys) {
   std::string out;
   resp_array(out, 2);
@@ -35,7 +29,7 @@ class KeysJob : public Job {
   JobStep start() override { return JobStep::send(walk_.page(kKeysPageSize)); }
 
   JobStep on_reply(const Reply& reply) override {
-    if (!reply.ok) return JobStep::finish(error_reply(reply.error));
+    if (!reply.ok) return JobStep::finish(resp_error(reply.error));
     const auto& items = reply.items ? *reply.items : std::vector<KV>{};
     for (const auto& [key, value] : items) {
       if (!walk_.matches(key)) continue;
@@ -43,7 +37,7 @@ class KeysJob : public Job {
       keys_.push_back(key);
     }
     if (bytes_ > kMaxKeysReplyBytes)
-      return JobStep::finish(error_reply("KEYS reply too large; use SCAN"));
+      return JobStep::finish(resp_error("KEYS reply too large; use SCAN"));
     if (items.size() < kKeysPageSize || !walk_.advance_past(items.back().first)) {
       std::string out;
       resp_array(out, keys_.size());
@@ -68,7 +62,7 @@ class ScanJob : public Job {
   JobStep start() override { return JobStep::send(walk_.page(count_)); }
 
   JobStep on_reply(const Reply& reply) override {
-    if (!reply.ok) return JobStep::finish(error_reply(reply.error));
+    if (!reply.ok) return JobStep::finish(resp_error(reply.error));
     const auto& items = reply.items ? *reply.items : std::vector<KV>{};
     std::vector<std::string> keys;
     for (const auto& [key, value] : items) {
@@ -121,7 +115,7 @@ std::optional<std::string> parse_scan_options(std::vector<std::string>& args, Sc
 }
 
 Action error_action(std::string_view msg) {
-  return Action::local(error_reply(msg));
+  return Action::local(resp_error(msg));
 }
 
 }  // namespace

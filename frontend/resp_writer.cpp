@@ -47,4 +47,10 @@ void resp_error(std::string& out, std::string_view msg) {
   out.append("\r\n");
 }
 
+std::string resp_error(std::string_view msg) {
+  std::string out;
+  resp_error(out, msg);
+  return out;
+}
+
 }  // namespace clossyne::frontend

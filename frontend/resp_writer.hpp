@@ -15,6 +15,8 @@ void resp_array(std::string& out, std::size_t n);        // *n (then n elements)
 // -ERR msg. A message that already starts with "ERR " is not prefixed twice; CR and LF inside it
 // become spaces so the error stays one line.
 void resp_error(std::string& out, std::string_view msg);
+// The same, as a fresh string.
+std::string resp_error(std::string_view msg);
 
 // The error text as resp_error writes it, without '-' and CRLF ("ERR ...", one line).
 std::string error_line(std::string_view msg);
