@@ -8,6 +8,7 @@
 
 #include "broker.hpp"
 #include "common/logging.hpp"
+#include "common/malloc_tuning.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -15,6 +16,7 @@ void on_signal(int) { g_stop = true; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  clossyne::tune_malloc();
   clossyne::broker::BrokerConfig cfg;
   std::string split_points, log_level;
   CLI::App app{"clossyne-broker: routes requests to the workers that own their keys' shards"};

@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "common/logging.hpp"
+#include "common/malloc_tuning.hpp"
 #include "fd_limit.hpp"
 #include "options.hpp"
 #include "server.hpp"
@@ -20,6 +21,7 @@ extern "C" void on_signal(int) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  clossyne::tune_malloc();
   clossyne::frontend::Options opts;
   if (int code = clossyne::frontend::parse_options(argc, argv, opts); code >= 0) return code;
   clossyne::setup_logging("frontend", opts.log_level);

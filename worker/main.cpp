@@ -8,6 +8,8 @@
 #include <iostream>
 #include <memory>
 #include <string>
+
+#include "common/malloc_tuning.hpp"
 #include <zmq.hpp>
 
 #include "common/logging.hpp"
@@ -31,6 +33,7 @@ constexpr int kExitCannotStart = 2;
 }  // namespace
 
 int main(int argc, char** argv) {
+  clossyne::tune_malloc();
   CLI::App app{"clossyne-worker: owns shards of the Clossyne key-value store"};
   std::string broker = "tcp://127.0.0.1:4299";
   std::string id;

@@ -75,7 +75,7 @@ Shard Shard::join(Shard&& left, Shard&& right, const ShardInfo& whole) {
     l.join(std::move(r));  // O(log n) (the smaller side's nodes change arenas)
   } else {
     // Not two halves of one cut (keys hidden by narrowed bounds, another seed): key by key.
-    r.for_each([&l](const std::string& k, const std::string& v) {
+    r.for_each([&l](std::string_view k, std::string_view v) {
       if (!l.find(k)) l.set(k, v);
       return true;
     });
@@ -88,9 +88,9 @@ Shard Shard::join(Shard&& left, Shard&& right, const ShardInfo& whole) {
 std::optional<std::string> Shard::median() const {
   const uint64_t n = count();
   if (n < 2) return std::nullopt;
-  const std::string* key = tree_.select(tree_.rank(info_.lo) + n / 2);
+  const std::optional<std::string_view> key = tree_.select(tree_.rank(info_.lo) + n / 2);
   if (!key) return std::nullopt;
-  return *key;
+  return std::string(*key);
 }
 
 Reply Shard::import(const Op& sub) {
@@ -168,7 +168,7 @@ Reply Shard::apply(const Op& sub, const std::string& worker_id) {
 // and on a failed commit the undo log puts the old value back.
 bool Shard::mutate(std::string_view key, const std::string* value) {
   if (storage_ && undo_ && storage_->persistent()) {
-    const std::string* before = tree_.find(key);
+    const std::optional<std::string_view> before = tree_.find(key);
     if (!value && !before) return false;  // deleting an absent key changes nothing
     undo_->remember(info_.id, key, before);
     if (value) {
@@ -188,7 +188,7 @@ Reply Shard::run_set(const Op& sub, const std::string&) {
 Reply Shard::run_get(const Op& sub, const std::string&) {
   Reply reply;
   reply.has_value = true;
-  if (const std::string* v = tree_.find(*sub.key)) reply.value = *v;
+  if (const auto v = tree_.find(*sub.key)) reply.value.emplace(*v);
   return reply;
 }
 
@@ -212,7 +212,7 @@ Reply Shard::run_rng(const Op& sub, const std::string&) {
   if (sub.end) last = *sub.end;
   Reply reply;
   reply.items.emplace();
-  tree_.range(first, last, sub.limit, [&](const std::string& k, const std::string& v) {
+  tree_.range(first, last, sub.limit, [&](std::string_view k, std::string_view v) {
     if (info_.hi && compare_keys(k, *info_.hi) >= 0) return false;
     reply.items->emplace_back(k, v);
     return true;

@@ -59,7 +59,7 @@ Status write_snapshot(const std::string& path, const ShardTable& table, uint64_t
     info.keys = 0;
     append_shard_record(out.buf(), info);
     ++records;
-    shard.tree().for_each([&, id = id](const std::string& key, const std::string& value) {
+    shard.tree().for_each([&, id = id](std::string_view key, std::string_view value) {
       append_set_record(out.buf(), id, key, value);
       ++records;
       out.maybe_flush();

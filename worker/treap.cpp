@@ -1,6 +1,9 @@
 #include "treap.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
 #include <utility>
 
 #include "common/hash.hpp"
@@ -11,6 +14,26 @@ namespace {
 
 // Below this many slots a sparse arena is not worth compacting.
 constexpr std::size_t kCompactMinSlots = 1024;
+
+// The heap chunk a block of `len` bytes takes (glibc malloc: an 8-byte header, 16-byte granules,
+// 32 bytes at least); what memory_bytes() counts for a node's key+value block.
+std::size_t block_bytes(std::size_t len) {
+  return len == 0 ? 0 : std::max<std::size_t>(32, (len + 8 + 15) & ~std::size_t{15});
+}
+
+uint32_t checked_len(std::size_t len) {
+  if (len > std::numeric_limits<uint32_t>::max())
+    throw std::length_error("treap: key or value longer than 4 GiB");
+  return static_cast<uint32_t>(len);
+}
+
+std::unique_ptr<char[]> make_block(std::string_view key, std::string_view value) {
+  if (key.empty() && value.empty()) return nullptr;
+  auto kv = std::make_unique_for_overwrite<char[]>(key.size() + value.size());
+  if (!key.empty()) std::memcpy(kv.get(), key.data(), key.size());
+  if (!value.empty()) std::memcpy(kv.get() + key.size(), value.data(), value.size());
+  return kv;
+}
 
 }  // namespace
 
@@ -25,18 +48,31 @@ void Treap::update(uint32_t n) {
   node.size = 1 + size_of(node.left) + size_of(node.right);
 }
 
-// A strict total order on nodes (keys are unique), so the shape is a function of the key set.
+Treap::Node Treap::make_node(std::string_view key, std::string_view value, uint64_t hash) {
+  Node node;
+  node.klen = checked_len(key.size());
+  node.vlen = checked_len(value.size());
+  node.kv = make_block(key, value);
+  node.prio_hi = static_cast<uint32_t>(hash >> 32);
+  return node;
+}
+
+// A strict total order on nodes (keys are unique), so the shape is a function of the key set:
+// higher priority (the full 64-bit key hash) first, ties by key.
 bool Treap::above(uint32_t a, uint32_t b) const {
   const Node& x = nodes_[a];
   const Node& y = nodes_[b];
-  if (x.priority != y.priority) return x.priority > y.priority;
-  return compare_keys(x.key, y.key) < 0;
+  if (x.prio_hi != y.prio_hi) return x.prio_hi > y.prio_hi;
+  const uint64_t px = key_hash(key_of(x), seed_);  // rare: the low halves decide
+  const uint64_t py = key_hash(key_of(y), seed_);
+  if (px != py) return px > py;
+  return compare_keys(key_of(x), key_of(y)) < 0;
 }
 
 uint32_t Treap::locate(std::string_view key) const {
   uint32_t t = root_;
   while (t != kNil) {
-    const int c = compare_keys(key, nodes_[t].key);
+    const int c = compare_keys(key, key_at(t));
     if (c == 0) return t;
     t = c < 0 ? nodes_[t].left : nodes_[t].right;
   }
@@ -44,7 +80,7 @@ uint32_t Treap::locate(std::string_view key) const {
 }
 
 uint32_t Treap::place(Node&& node) {
-  payload_bytes_ += node.key.size() + node.value.size();
+  payload_bytes_ += block_bytes(std::size_t{node.klen} + node.vlen);
   uint32_t n;
   if (!free_.empty()) {
     n = free_.back();
@@ -61,8 +97,7 @@ uint32_t Treap::place(Node&& node) {
 Treap::Node Treap::take(uint32_t n) {
   index_erase(n);
   Node node = std::move(nodes_[n]);
-  nodes_[n] = Node{};  // drop any storage the moved-from strings kept
-  payload_bytes_ -= node.key.size() + node.value.size();
+  payload_bytes_ -= block_bytes(std::size_t{node.klen} + node.vlen);
   free_.push_back(n);
   return node;
 }
@@ -70,23 +105,28 @@ Treap::Node Treap::take(uint32_t n) {
 bool Treap::set(std::string_view key, std::string_view value) {
   const uint64_t hash = key_hash(key, seed_);
   if (const uint32_t n = index_find(key, hash); n != kNil) {
-    std::string& old = nodes_[n].value;
-    payload_bytes_ = payload_bytes_ - old.size() + value.size();
-    old.assign(value);
+    Node& node = nodes_[n];
+    if (value.size() == node.vlen) {  // same size: in place
+      if (!value.empty()) std::memmove(node.kv.get() + node.klen, value.data(), value.size());
+      return false;
+    }
+    const uint32_t vlen = checked_len(value.size());
+    auto kv = make_block(key, value);  // before the old block goes: `value` may point into it
+    payload_bytes_ -= block_bytes(std::size_t{node.klen} + node.vlen);
+    payload_bytes_ += block_bytes(std::size_t{node.klen} + vlen);
+    node.kv = std::move(kv);
+    node.vlen = vlen;
     return false;
   }
-  Node node;
-  node.key.assign(key);
-  node.value.assign(value);
-  node.priority = hash;
-  const uint32_t n = place(std::move(node));
+  const uint32_t n = place(make_node(key, value, hash));
   root_ = insert(root_, n);
   return true;
 }
 
-const std::string* Treap::find(std::string_view key) const {
+std::optional<std::string_view> Treap::find(std::string_view key) const {
   const uint32_t n = index_find(key, key_hash(key, seed_));
-  return n == kNil ? nullptr : &nodes_[n].value;
+  if (n == kNil) return std::nullopt;
+  return value_of(nodes_[n]);
 }
 
 bool Treap::erase(std::string_view key) {
@@ -101,13 +141,13 @@ bool Treap::erase(std::string_view key) {
 uint32_t Treap::insert(uint32_t t, uint32_t n) {
   if (t == kNil) return n;
   if (above(n, t)) {
-    const Halves h = split(t, nodes_[n].key);
+    const Halves h = split(t, key_at(n));
     nodes_[n].left = h.left;
     nodes_[n].right = h.right;
     update(n);
     return n;
   }
-  if (compare_keys(nodes_[n].key, nodes_[t].key) < 0) {
+  if (compare_keys(key_at(n), key_at(t)) < 0) {
     const uint32_t l = insert(nodes_[t].left, n);
     nodes_[t].left = l;
   } else {
@@ -123,7 +163,7 @@ uint32_t Treap::insert(uint32_t t, uint32_t n) {
 // priority, recursively (the classic three delete cases in one rule).
 uint32_t Treap::erase(uint32_t t, std::string_view key, bool& erased) {
   if (t == kNil) return kNil;
-  const int c = compare_keys(key, nodes_[t].key);
+  const int c = compare_keys(key, key_at(t));
   if (c == 0) {
     erased = true;
     const uint32_t joined = join(nodes_[t].left, nodes_[t].right);
@@ -143,7 +183,7 @@ uint32_t Treap::erase(uint32_t t, std::string_view key, bool& erased) {
 
 Treap::Halves Treap::split(uint32_t t, std::string_view key) {
   if (t == kNil) return {};
-  if (compare_keys(nodes_[t].key, key) < 0) {
+  if (compare_keys(key_at(t), key) < 0) {
     const Halves h = split(nodes_[t].right, key);
     nodes_[t].right = h.left;
     update(t);
@@ -175,7 +215,7 @@ std::size_t Treap::rank(std::string_view key) const {
   std::size_t below = 0;
   uint32_t t = root_;
   while (t != kNil) {
-    if (compare_keys(nodes_[t].key, key) < 0) {
+    if (compare_keys(key_at(t), key) < 0) {
       below += size_of(nodes_[t].left) + 1;
       t = nodes_[t].right;
     } else {
@@ -185,27 +225,27 @@ std::size_t Treap::rank(std::string_view key) const {
   return below;
 }
 
-const std::string* Treap::select(std::size_t rank) const {
+std::optional<std::string_view> Treap::select(std::size_t rank) const {
   uint32_t t = root_;
   while (t != kNil) {
     const std::size_t left = size_of(nodes_[t].left);
     if (rank < left) {
       t = nodes_[t].left;
     } else if (rank == left) {
-      return &nodes_[t].key;
+      return key_at(t);
     } else {
       rank -= left + 1;
       t = nodes_[t].right;
     }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 Treap::PathInfo Treap::path(std::string_view key) const {
   PathInfo info;
   uint32_t t = root_;
   while (t != kNil) {
-    const int c = compare_keys(key, nodes_[t].key);
+    const int c = compare_keys(key, key_at(t));
     if (c == 0) {
       info.found = true;
       break;
@@ -249,22 +289,22 @@ void Treap::range(Bound first, Bound last, std::optional<uint64_t> limit,
   // In-order walk from the first key >= first: the stack holds the ancestors still to visit.
   std::vector<uint32_t> stack;
   for (uint32_t t = root_; t != kNil;) {
-    const bool in = !first || compare_keys(nodes_[t].key, *first) >= 0;
+    const bool in = !first || compare_keys(key_at(t), *first) >= 0;
     if (in) stack.push_back(t);
     t = in ? nodes_[t].left : nodes_[t].right;
   }
   while (!stack.empty()) {
     const Node& node = nodes_[stack.back()];
     stack.pop_back();
-    if (last && compare_keys(node.key, *last) > 0) return;
-    if (!visit(node.key, node.value) || --left == 0) return;
+    if (last && compare_keys(key_of(node), *last) > 0) return;
+    if (!visit(key_of(node), value_of(node)) || --left == 0) return;
     for (uint32_t t = node.right; t != kNil; t = nodes_[t].left) stack.push_back(t);
   }
 }
 
 std::vector<KV> Treap::range(Bound first, Bound last, std::optional<uint64_t> limit) const {
   std::vector<KV> out;
-  range(first, last, limit, [&out](const std::string& k, const std::string& v) {
+  range(first, last, limit, [&out](std::string_view k, std::string_view v) {
     out.emplace_back(k, v);
     return true;
   });
@@ -340,13 +380,14 @@ std::string Treap::check_invariants() const {
 }
 
 // lo and hi are exclusive bounds inherited from the ancestors (nullptr: none).
-bool Treap::check(uint32_t n, const std::string* lo, const std::string* hi,
+bool Treap::check(uint32_t n, const std::string_view* lo, const std::string_view* hi,
                   std::string& why) const {
   const Node& node = nodes_[n];
-  const std::string at = " at key '" + escape_key(node.key) + "'";
-  if ((lo && compare_keys(node.key, *lo) <= 0) || (hi && compare_keys(node.key, *hi) >= 0))
+  const std::string_view k = key_of(node);
+  const std::string at = " at key '" + escape_key(k) + "'";
+  if ((lo && compare_keys(k, *lo) <= 0) || (hi && compare_keys(k, *hi) >= 0))
     why = "order broken" + at;
-  else if (node.priority != key_hash(node.key, seed_))
+  else if (node.prio_hi != static_cast<uint32_t>(key_hash(k, seed_) >> 32))
     why = "priority is not the key hash" + at;
   else if ((node.left != kNil && above(node.left, n)) ||
            (node.right != kNil && above(node.right, n)))
@@ -354,8 +395,8 @@ bool Treap::check(uint32_t n, const std::string* lo, const std::string* hi,
   else if (node.size != 1 + size_of(node.left) + size_of(node.right))
     why = "subtree size wrong" + at;
   if (!why.empty()) return false;
-  return (node.left == kNil || check(node.left, lo, &node.key, why)) &&
-         (node.right == kNil || check(node.right, &node.key, hi, why));
+  return (node.left == kNil || check(node.left, lo, &k, why)) &&
+         (node.right == kNil || check(node.right, &k, hi, why));
 }
 
 }  // namespace clossyne

@@ -7,11 +7,17 @@
 // one at a time. Nodes live in a per-treap arena (a vector with a free list, 32-bit child indices),
 // and every node carries the size of its subtree, which gives ranks and counts in O(log n).
 //
+// Memory: a node is 32 bytes in the arena plus one heap block holding its key bytes then its value
+// bytes (exactly klen + vlen), so a 16-byte key with a 32-byte value costs 32 + 64 (one malloc
+// chunk) + ~8-16 bytes of hash index. Keys and values are handed out as string_views into that
+// block, valid until the next mutation of the treap.
+//
 // Not thread-safe: a treap belongs to one worker's event loop. Movable, not copyable.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,7 +37,8 @@ class Treap {
   };
   using Bound = std::optional<std::string_view>;  // nullopt: from the start / to the end
   // Return false to stop the scan early.
-  using Visitor = std::function<bool(const std::string& key, const std::string& value)>;
+  // The views are valid during the call only.
+  using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
 
   explicit Treap(uint64_t seed);
   Treap(Treap&&) noexcept = default;
@@ -45,8 +52,8 @@ class Treap {
 
   // Inserts or overwrites; returns true when the key was new.
   bool set(std::string_view key, std::string_view value);
-  // The value, or nullptr when absent. Valid until the next mutation.
-  const std::string* find(std::string_view key) const;
+  // The value, or nullopt when absent. The view is valid until the next mutation.
+  std::optional<std::string_view> find(std::string_view key) const;
   // Replaces the key's node with the join of its children; returns false when absent.
   bool erase(std::string_view key);
 
@@ -61,9 +68,9 @@ class Treap {
 
   // Number of keys strictly less than `key`.
   std::size_t rank(std::string_view key) const;
-  // The key at 0-based `rank` in key order (select by subtree sizes, O(log n)), or nullptr when
-  // rank >= size(). Valid until the next mutation.
-  const std::string* select(std::size_t rank) const;
+  // The key at 0-based `rank` in key order (select by subtree sizes, O(log n)), or nullopt when
+  // rank >= size(). The view is valid until the next mutation.
+  std::optional<std::string_view> select(std::size_t rank) const;
   PathInfo path(std::string_view key) const;
   // Height in edges: 0 for a single node (and for an empty treap).
   uint32_t max_depth() const;
@@ -73,7 +80,8 @@ class Treap {
   // Appends `right`. REQUIRES: same seed, and every key of `right` > every key of this.
   void join(Treap&& right);
 
-  // Approximate heap bytes held (arena plus key and value bytes).
+  // Approximate heap bytes held: the arena and index at their capacity, plus each node's key+value
+  // block as the heap chunk malloc gives it (see block_bytes in treap.cpp).
   std::size_t memory_bytes() const;
 
   // Debug accessors for tests: children of a key's node (-1 when absent), and a full check of
@@ -83,14 +91,22 @@ class Treap {
 
  private:
   static constexpr uint32_t kNil = 0xffffffffu;
+  // 32 bytes. The priority is key_hash(key, seed_); only its high half is kept (it decides almost
+  // every comparison and is the index tag); on a tie of high halves the full hashes are recomputed.
   struct Node {
-    std::string key;
-    std::string value;
-    uint64_t priority = 0;
+    std::unique_ptr<char[]> kv;  // key bytes, then value bytes; null when both are empty
+    uint32_t klen = 0;
+    uint32_t vlen = 0;
     uint32_t left = kNil;
     uint32_t right = kNil;
     uint32_t size = 1;
+    uint32_t prio_hi = 0;  // key_hash(key, seed_) >> 32
   };
+  static_assert(sizeof(void*) != 8 || sizeof(Node) == 32);
+  static std::string_view key_of(const Node& n) { return {n.kv.get(), n.klen}; }
+  static std::string_view value_of(const Node& n) { return {n.kv.get() + n.klen, n.vlen}; }
+  static Node make_node(std::string_view key, std::string_view value, uint64_t hash);
+  std::string_view key_at(uint32_t n) const { return key_of(nodes_[n]); }
   struct Halves {
     uint32_t left = kNil;
     uint32_t right = kNil;
@@ -111,11 +127,13 @@ class Treap {
   uint32_t adopt(Treap& from, uint32_t n);
   void swap_storage(Treap& other);
   void compact_if_sparse();
-  bool check(uint32_t n, const std::string* lo, const std::string* hi, std::string& why) const;
+  bool check(uint32_t n, const std::string_view* lo, const std::string_view* hi,
+             std::string& why) const;
 
   // Point lookups (get, set of an existing key, delete of an absent one) go through a hash index
   // of the nodes instead of walking ~2 log2(n) nodes: O(1) expected, flat as the shard grows.
-  // Open addressing, linear probing; a slot holds (hash >> 32) << 32 | (node + 1), 0 = empty.
+  // Open addressing, linear probing; a slot holds (hash >> 32) << 32 | (node + 1), 0 = empty, and
+  // its home is (hash >> 32) & mask, so probing, deletion and growth never read the nodes.
   // Maintained by place() and take(), through which every node enters and leaves the arena.
   uint32_t index_find(std::string_view key, uint64_t hash) const;
   void index_insert(uint32_t n);
@@ -128,7 +146,7 @@ class Treap {
   uint32_t root_ = kNil;
   std::vector<Node> nodes_;
   std::vector<uint32_t> free_;
-  std::size_t payload_bytes_ = 0;  // key + value bytes of live nodes
+  std::size_t payload_bytes_ = 0;  // block_bytes() of the live nodes' key+value blocks
 };
 
 }  // namespace clossyne

@@ -27,7 +27,7 @@ class UndoLog {
     ShardInfo whole;     // kSplit: the shard as it was before the split
   };
 
-  void remember(uint32_t shard, std::string_view key, const std::string* before) {
+  void remember(uint32_t shard, std::string_view key, std::optional<std::string_view> before) {
     Entry& e = entries_.emplace_back();
     e.shard = shard;
     e.key.assign(key);

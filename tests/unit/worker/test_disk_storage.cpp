@@ -106,9 +106,10 @@ State capture(const ShardTable& t, const std::vector<std::string>& probes = {}) 
   s.infos = t.describe();
   for (ShardInfo& info : s.infos) info.bytes = 0;  // memory use depends on the tree's history
   for (const auto& [id, shard] : t.shards()) {
-    shard.tree().for_each([&, id = id](const std::string& k, const std::string& v) {
-      s.values[std::to_string(id) + "/" + k] = v;
-      s.paths[std::to_string(id) + "/" + k] = shard.tree().path(k).turns;
+    shard.tree().for_each([&, id = id](std::string_view k, std::string_view v) {
+      const std::string key = std::to_string(id).append("/").append(k);
+      s.values[key] = std::string(v);
+      s.paths[key] = shard.tree().path(k).turns;
       return true;
     });
     for (const std::string& p : probes) s.paths["probe " + p] = shard.tree().path(p).turns;

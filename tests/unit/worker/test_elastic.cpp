@@ -94,8 +94,8 @@ void fill(ShardTable& t, uint32_t shard, uint64_t epoch, int from, int to) {
 
 std::vector<std::string> keys_of(const Treap& tree) {
   std::vector<std::string> out;
-  tree.for_each([&](const std::string& k, const std::string&) {
-    out.push_back(k);
+  tree.for_each([&](std::string_view k, std::string_view) {
+    out.emplace_back(k);
     return true;
   });
   return out;
@@ -145,9 +145,10 @@ State capture(const ShardTable& t) {
   for (const auto& [id, shard] : t.shards()) {
     s.infos[id] = shard.info();
     const std::string prefix = std::to_string(id) + "/";
-    shard.tree().for_each([&](const std::string& k, const std::string& v) {
-      s.values[prefix + k] = v;
-      s.paths[prefix + k] = shard.tree().path(k).turns;
+    shard.tree().for_each([&](std::string_view k, std::string_view v) {
+      const std::string key = std::string(prefix).append(k);
+      s.values[key] = std::string(v);
+      s.paths[key] = shard.tree().path(k).turns;
       return true;
     });
   }
@@ -166,16 +167,16 @@ State recover_state(const std::string& dir) {
 
 TEST_CASE("treap: select finds the key at each rank in O(depth)") {
   Treap t(kSeed);
-  CHECK(t.select(0) == nullptr);
+  CHECK(t.select(0) == std::nullopt);
   for (int i = 0; i < 500; ++i) t.set(key_n(i * 7 % 500), "v");
   const auto keys = keys_of(t);
   for (std::size_t r = 0; r < keys.size(); ++r) {
-    const std::string* k = t.select(r);
-    REQUIRE(k != nullptr);
+    const std::optional<std::string_view> k = t.select(r);
+    REQUIRE(k.has_value());
     CHECK(*k == keys[r]);
     CHECK(t.rank(*k) == r);
   }
-  CHECK(t.select(keys.size()) == nullptr);
+  CHECK(t.select(keys.size()) == std::nullopt);
 }
 
 TEST_CASE("split at a given key: two shards covering the old one, every key in exactly one") {
