@@ -67,6 +67,7 @@ class Server {
   void advance_job(uint64_t job_id, JobStep step);
   void on_job_reply(const Ticket& ticket, const Reply& reply);
   void close_idle_clients(int64_t now);
+  void release_free_memory(int64_t now);
   void service_dirty();
   void update_interest(Connection& conn);
   void close_connection(uint64_t id);
@@ -94,6 +95,7 @@ class Server {
   ServerInfo info_;
   CursorTable cursors_;
   int64_t next_idle_sweep_ms_ = 0;
+  int64_t next_trim_ms_ = 0;
 };
 
 }  // namespace clossyne::frontend

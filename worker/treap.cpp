@@ -8,6 +8,7 @@
 
 #include "common/hash.hpp"
 #include "common/key_range.hpp"
+#include "kv_blocks.hpp"
 
 namespace clossyne {
 namespace {
@@ -18,7 +19,7 @@ constexpr std::size_t kCompactMinSlots = 1024;
 // The heap chunk a block of `len` bytes takes (glibc malloc: an 8-byte header, 16-byte granules,
 // 32 bytes at least); what memory_bytes() counts for a node's key+value block.
 std::size_t block_bytes(std::size_t len) {
-  return len == 0 ? 0 : std::max<std::size_t>(32, (len + 8 + 15) & ~std::size_t{15});
+  return kv_blocks::footprint(len);
 }
 
 uint32_t checked_len(std::size_t len) {
@@ -27,15 +28,33 @@ uint32_t checked_len(std::size_t len) {
   return static_cast<uint32_t>(len);
 }
 
-std::unique_ptr<char[]> make_block(std::string_view key, std::string_view value) {
+char* make_block(std::string_view key, std::string_view value) {
   if (key.empty() && value.empty()) return nullptr;
-  auto kv = std::make_unique_for_overwrite<char[]>(key.size() + value.size());
-  if (!key.empty()) std::memcpy(kv.get(), key.data(), key.size());
-  if (!value.empty()) std::memcpy(kv.get() + key.size(), value.data(), value.size());
+  char* kv = kv_blocks::allocate(key.size() + value.size());
+  if (!key.empty()) std::memcpy(kv, key.data(), key.size());
+  if (!value.empty()) std::memcpy(kv + key.size(), value.data(), value.size());
   return kv;
 }
 
 }  // namespace
+
+Treap::Node& Treap::Node::operator=(Node&& o) noexcept {
+  if (this != &o) {
+    kv_blocks::release(kv, std::size_t{klen} + vlen);
+    kv = std::exchange(o.kv, nullptr);
+    klen = std::exchange(o.klen, 0);
+    vlen = std::exchange(o.vlen, 0);
+    left = o.left;
+    right = o.right;
+    size = o.size;
+    prio_hi = o.prio_hi;
+  }
+  return *this;
+}
+
+Treap::Node::~Node() {
+  kv_blocks::release(kv, std::size_t{klen} + vlen);
+}
 
 Treap::Treap(uint64_t seed) : seed_(seed) {}
 
@@ -107,14 +126,15 @@ bool Treap::set(std::string_view key, std::string_view value) {
   if (const uint32_t n = index_find(key, hash); n != kNil) {
     Node& node = nodes_[n];
     if (value.size() == node.vlen) {  // same size: in place
-      if (!value.empty()) std::memmove(node.kv.get() + node.klen, value.data(), value.size());
+      if (!value.empty()) std::memmove(node.kv + node.klen, value.data(), value.size());
       return false;
     }
     const uint32_t vlen = checked_len(value.size());
-    auto kv = make_block(key, value);  // before the old block goes: `value` may point into it
+    char* kv = make_block(key, value);  // before the old block goes: `value` may point into it
     payload_bytes_ -= block_bytes(std::size_t{node.klen} + node.vlen);
     payload_bytes_ += block_bytes(std::size_t{node.klen} + vlen);
-    node.kv = std::move(kv);
+    kv_blocks::release(node.kv, std::size_t{node.klen} + node.vlen);
+    node.kv = kv;
     node.vlen = vlen;
     return false;
   }

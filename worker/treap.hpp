@@ -94,17 +94,25 @@ class Treap {
   // 32 bytes. The priority is key_hash(key, seed_); only its high half is kept (it decides almost
   // every comparison and is the index tag); on a tie of high halves the full hashes are recomputed.
   struct Node {
-    std::unique_ptr<char[]> kv;  // key bytes, then value bytes; null when both are empty
+    char* kv = nullptr;  // key bytes, then value bytes (kv_blocks); null when both are empty
     uint32_t klen = 0;
     uint32_t vlen = 0;
     uint32_t left = kNil;
     uint32_t right = kNil;
     uint32_t size = 1;
     uint32_t prio_hi = 0;  // key_hash(key, seed_) >> 32
+
+    // Owns `kv`, whose size is klen + vlen: move-only.
+    Node() = default;
+    Node(Node&& o) noexcept { *this = std::move(o); }
+    Node& operator=(Node&& o) noexcept;
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+    ~Node();
   };
   static_assert(sizeof(void*) != 8 || sizeof(Node) == 32);
-  static std::string_view key_of(const Node& n) { return {n.kv.get(), n.klen}; }
-  static std::string_view value_of(const Node& n) { return {n.kv.get() + n.klen, n.vlen}; }
+  static std::string_view key_of(const Node& n) { return {n.kv, n.klen}; }
+  static std::string_view value_of(const Node& n) { return {n.kv + n.klen, n.vlen}; }
   static Node make_node(std::string_view key, std::string_view value, uint64_t hash);
   std::string_view key_at(uint32_t n) const { return key_of(nodes_[n]); }
   struct Halves {
