@@ -17,12 +17,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-BIN=${CLOSSYNE_BIN:-build/bin}
-[[ -x $BIN/clossyne-worker ]] || { scripts/deps.sh; scripts/build.sh; }
-PY=/usr/bin/python3
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-WORK=$(mktemp -d)
-PIDS=()
+. bench/common.sh
 stop_all() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done

@@ -19,12 +19,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-BIN=${CLOSSYNE_BIN:-build/bin}
-[[ -x $BIN/clossyne-broker ]] || { scripts/deps.sh; scripts/build.sh; }
-PY=/usr/bin/python3
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-WORK=$(mktemp -d)
-PIDS=()
+. bench/common.sh
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
