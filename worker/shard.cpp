@@ -44,20 +44,20 @@ Shard::Shard(const ShardInfo& info, Treap&& tree) : info_(info), tree_(std::move
 
 std::pair<Shard, Shard> Shard::cut(std::string_view key, uint32_t left_id, uint64_t left_epoch,
                                    uint32_t right_id, uint64_t right_epoch) {
-  ShardInfo left = info_;
-  left.id = left_id;
-  left.epoch = left_epoch;
+  // Each piece keeps this shard's seed and one side of its bounds; counts are filled in later.
+  auto piece = [this](uint32_t id, uint64_t epoch) {
+    ShardInfo p = info_;
+    p.id = id;
+    p.epoch = epoch;
+    p.keys = 0;
+    p.bytes = 0;
+    p.importing = false;
+    return p;
+  };
+  ShardInfo left = piece(left_id, left_epoch);
   left.hi.emplace(key);
-  left.keys = 0;
-  left.bytes = 0;
-  left.importing = false;
-  ShardInfo right = info_;
-  right.id = right_id;
-  right.epoch = right_epoch;
+  ShardInfo right = piece(right_id, right_epoch);
   right.lo.assign(key);
-  right.keys = 0;
-  right.bytes = 0;
-  right.importing = false;
   Treap upper = tree_.split(key);
   std::pair<Shard, Shard> out{Shard(left, std::move(tree_)), Shard(right, std::move(upper))};
   tree_ = Treap(info_.seed);

@@ -52,10 +52,9 @@ def wait_envelope_ready(endpoint: str, cluster: Cluster, timeout: float = READY_
     raise TimeoutError(f"broker not ready within {timeout}s (last: {last!r})\n{cluster.logs()}")
 
 
-@pytest.fixture(scope="module")
-def pc(tmp_path_factory):
-    """The module's cluster (broker + w1 + w2, frontend started on demand)."""
-    c = Cluster(tmp_path_factory.mktemp("pyclient"), workers=2, split_points="m", start_frontend=False)
+def _envelope_cluster(tmp_path_factory, name):
+    """Broker + w1 + w2 split at "m", ready for envelopes (no frontend until asked); stopped after."""
+    c = Cluster(tmp_path_factory.mktemp(name), workers=2, split_points="m", start_frontend=False)
     _log_on_failure.append(c)
     try:
         c.start()
@@ -64,20 +63,18 @@ def pc(tmp_path_factory):
     finally:
         c.stop()
         _log_on_failure.remove(c)
+
+
+@pytest.fixture(scope="module")
+def pc(tmp_path_factory):
+    """The module's cluster (broker + w1 + w2, frontend started on demand)."""
+    yield from _envelope_cluster(tmp_path_factory, "pyclient")
 
 
 @pytest.fixture
 def fresh(tmp_path_factory):
     """An empty cluster of its own (no frontend), for tests that need exact range contents."""
-    c = Cluster(tmp_path_factory.mktemp("pyfresh"), workers=2, split_points="m", start_frontend=False)
-    _log_on_failure.append(c)
-    try:
-        c.start()
-        wait_envelope_ready(c.client_endpoint, c)
-        yield c
-    finally:
-        c.stop()
-        _log_on_failure.remove(c)
+    yield from _envelope_cluster(tmp_path_factory, "pyfresh")
 
 
 @pytest.fixture(scope="module")

@@ -79,6 +79,20 @@ std::vector<uint64_t> write_log(const std::string& path, int n) {
   return starts;
 }
 
+// Every record framed in `buf`, in order (views into `buf`); each frame must check out.
+std::vector<RecordView> decode_all(std::string_view rest) {
+  std::vector<RecordView> got;
+  while (!rest.empty()) {
+    std::size_t total = 0;
+    REQUIRE(check_frame(rest, &total) == FrameCheck::kOk);
+    RecordView r;
+    REQUIRE(decode_record(rest.substr(0, total), r).ok());
+    got.push_back(r);
+    rest.remove_prefix(total);
+  }
+  return got;
+}
+
 }  // namespace
 
 TEST_CASE("log record: every type round-trips through framing and decoding") {
@@ -101,16 +115,7 @@ TEST_CASE("log record: every type round-trips through framing and decoding") {
   append_drop_record(buf, 5);
   append_end_record(buf, 6);
 
-  std::vector<RecordView> got;
-  std::string_view rest = buf;
-  while (!rest.empty()) {
-    std::size_t total = 0;
-    REQUIRE(check_frame(rest, &total) == FrameCheck::kOk);
-    RecordView r;
-    REQUIRE(decode_record(rest.substr(0, total), r).ok());
-    got.push_back(r);
-    rest.remove_prefix(total);
-  }
+  std::vector<RecordView> got = decode_all(buf);
   REQUIRE(got.size() == 7);
   CHECK(got[0].type == RecordType::kSet);
   CHECK_FALSE(got[3].info.importing);
@@ -144,16 +149,7 @@ TEST_CASE("log record: importing shards and splits round-trip") {
   std::string plain_only;
   append_shard_record(plain_only, plain);
 
-  std::vector<RecordView> got;
-  std::string_view rest = buf;
-  while (!rest.empty()) {
-    std::size_t total = 0;
-    REQUIRE(check_frame(rest, &total) == FrameCheck::kOk);
-    RecordView r;
-    REQUIRE(decode_record(rest.substr(0, total), r).ok());
-    got.push_back(r);
-    rest.remove_prefix(total);
-  }
+  std::vector<RecordView> got = decode_all(buf);
   REQUIRE(got.size() == 4);
   CHECK(show(got[3]) == "join 12e4 20 21");
   CHECK(got[0].info == info);
