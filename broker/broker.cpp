@@ -102,15 +102,13 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
     ops.push_back(std::move(op));
   }
   req.outstanding = ops.size() + 1;  // +1 guards against finishing while still planning
-  req.replies.resize(ops.size());
+  if (!req.stream) req.replies.resize(ops.size());  // a stream sends replies as they come
+  req.merges.reserve(ops.size());
   std::vector<std::vector<Part>> all_parts(ops.size());
   for (uint32_t i = 0; i < ops.size(); ++i) {
-    Plan p = plan(ops[i], map_);
-    req.op_ids.push_back(ops[i].id);
+    Plan p = plan_taking(ops[i], map_);
     req.merges.emplace_back(ops[i], p.parts.size());
-    req.remaining.push_back(p.parts.size());
     if (p.immediate) {
-      req.remaining[i] = 0;
       --req.outstanding;
       if (req.stream) {
         req.ready.push_back(std::move(*p.immediate));
@@ -211,7 +209,6 @@ void Broker::reroute_held(std::deque<HeldOp> held, const KeyRange& old_range) {
       auto req = requests_.find(extra.request);
       if (req == requests_.end()) continue;
       extra.part_index = static_cast<uint32_t>(req->second.merges[extra.op_index].add_part());
-      ++req->second.remaining[extra.op_index];
       uint64_t sub_id = next_sub_++;
       parts_.emplace(sub_id, std::move(extra));
       route(parts[i].shard, sub_id, std::move(parts[i].op));
@@ -267,15 +264,14 @@ void Broker::complete_op_part(uint64_t req_id, uint32_t op_index, uint32_t part_
   auto it = requests_.find(req_id);
   if (it == requests_.end()) return;
   ClientRequest& req = it->second;
-  req.merges[op_index].add(part_index, std::move(reply));
-  if (--req.remaining[op_index] > 0) return;
-  Reply done = req.merges[op_index].finish(req.op_ids[op_index]);
+  std::optional<Reply> done = req.merges[op_index].add(part_index, std::move(reply));
+  if (!done) return;
   --req.outstanding;
   if (req.stream) {
     if (req.ready.empty()) streaming_.push_back(req_id);
-    req.ready.push_back(std::move(done));
+    req.ready.push_back(std::move(*done));
   } else {
-    req.replies[op_index] = std::move(done);
+    req.replies[op_index] = std::move(*done);
   }
   finish_if_done(req_id);
 }

@@ -36,9 +36,7 @@ class Broker {
     bool delimiter = false;
     uint64_t id = 0;
     bool is_batch = false;
-    std::vector<uint64_t> op_ids;
-    std::vector<OpMerge> merges;
-    std::vector<std::size_t> remaining;  // parts still unanswered, per op
+    std::vector<OpMerge> merges;         // per op
     std::vector<Reply> replies;          // final, per op
     std::size_t outstanding = 0;         // ops not yet final, plus one while being planned
     bool stream = false;                 // a streamed batch: replies go out as they are ready
@@ -128,6 +126,7 @@ class Broker {
   uint64_t next_request_ = 1;
   uint64_t next_sub_ = 1;
   int64_t next_heartbeat_ms_ = 0;
+  int64_t next_trim_ms_ = 0;
 };
 
 }  // namespace clossyne::broker

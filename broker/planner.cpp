@@ -10,26 +10,26 @@ namespace {
 
 namespace op = proto::op;
 
-Part single(const ShardMap& map, std::string_view name, const std::string& key) {
+Part single(const ShardMap& map, std::string_view name, std::string key) {
   Part p;
   p.shard = map.find(key);
   p.op.op = std::string(name);
-  p.op.key = key;
+  p.op.key = std::move(key);
   return p;
 }
 
 Reply error(const Op& o, const std::string& msg) { return Reply::Error(o.id, "ERR " + msg); }
 
-// Keys of a multi-key op: "keys", or a lone "key".
-std::vector<std::string> keys_of(const Op& o) {
-  if (!o.keys.empty()) return o.keys;
-  if (o.key) return {*o.key};
+// Keys of a multi-key op: "keys", or a lone "key" (taken out of the op).
+std::vector<std::string> take_keys(Op& o) {
+  if (!o.keys.empty()) return std::move(o.keys);
+  if (o.key) return {std::move(*o.key)};
   return {};
 }
 
-Plan plan_keys(const Op& o, const ShardMap& map, std::string_view sub_op) {
+Plan plan_keys(Op& o, const ShardMap& map, std::string_view sub_op) {
   Plan p;
-  auto keys = keys_of(o);
+  auto keys = take_keys(o);
   if (keys.empty()) {  // nothing to do: answered as for zero keys
     Reply r;
     r.id = o.id;
@@ -41,7 +41,7 @@ Plan plan_keys(const Op& o, const ShardMap& map, std::string_view sub_op) {
     p.immediate = r;
     return p;
   }
-  for (const auto& k : keys) p.parts.push_back(single(map, sub_op, k));
+  for (auto& k : keys) p.parts.push_back(single(map, sub_op, std::move(k)));
   return p;
 }
 
@@ -69,6 +69,11 @@ Plan plan_rng(const Op& o, const ShardMap& map) {
 }  // namespace
 
 Plan plan(const Op& o, const ShardMap& map) {
+  Op copy = o;
+  return plan_taking(copy, map);
+}
+
+Plan plan_taking(Op& o, const ShardMap& map) {
   Plan p;
   const std::string& name = o.op;
   if (name == op::kPing) {
@@ -79,14 +84,14 @@ Plan plan(const Op& o, const ShardMap& map) {
     if (!o.key || !o.value) {
       p.immediate = error(o, "set needs 'key' and 'value'");
     } else {
-      p.parts.push_back(single(map, op::kSet, *o.key));
-      p.parts.back().op.value = o.value;
+      p.parts.push_back(single(map, op::kSet, std::move(*o.key)));
+      p.parts.back().op.value = std::move(o.value);
     }
   } else if (name == op::kGet || name == op::kWhere) {
     if (!o.key) {
       p.immediate = error(o, "missing field 'key'");
     } else {
-      p.parts.push_back(single(map, name, *o.key));
+      p.parts.push_back(single(map, name, std::move(*o.key)));
     }
   } else if (name == op::kDel || name == op::kExists) {
     p = plan_keys(o, map, name);
@@ -94,9 +99,9 @@ Plan plan(const Op& o, const ShardMap& map) {
     p = plan_keys(o, map, op::kGet);
   } else if (name == op::kMset) {
     if (o.pairs.empty()) p.immediate = Reply::Ok(o.id);
-    for (const auto& [k, v] : o.pairs) {
-      p.parts.push_back(single(map, op::kSet, k));
-      p.parts.back().op.value = v;
+    for (auto& [k, v] : o.pairs) {
+      p.parts.push_back(single(map, op::kSet, std::move(k)));
+      p.parts.back().op.value = std::move(v);
     }
   } else if (name == op::kDbsize) {
     for (std::size_t i = 0; i < map.size(); ++i) {
@@ -135,18 +140,39 @@ std::vector<Part> replan(const Op& sub, const KeyRange& old_range, const ShardMa
   return out;
 }
 
+namespace {
+// Ops whose only part's reply is already the op's reply (a single key's get/set/del/...).
+bool passes_through(std::string_view name) {
+  return name == op::kGet || name == op::kSet || name == op::kDel || name == op::kExists ||
+         name == op::kWhere;
+}
+}  // namespace
+
+OpMerge::OpMerge(const Op& op, std::size_t parts)
+    : op_(op.op), limit_(op.limit), id_(op.id), total_(parts), missing_(parts) {}
+
 std::size_t OpMerge::add_part() {
-  parts_.emplace_back();
-  return parts_.size() - 1;
+  ++missing_;
+  if (!parts_.empty()) parts_.emplace_back();
+  return total_++;
 }
 
-OpMerge::OpMerge(const Op& op, std::size_t parts) : op_(op.op), limit_(op.limit), parts_(parts) {}
-
-void OpMerge::add(std::size_t part, Reply reply) {
-  if (part < parts_.size()) parts_[part] = std::move(reply);
+std::optional<Reply> OpMerge::add(std::size_t part, Reply reply) {
+  if (part >= total_ || missing_ == 0) return std::nullopt;
+  if (total_ == 1 && passes_through(op_)) {  // nothing to combine: no copy kept
+    missing_ = 0;
+    reply.id = id_;
+    if (!reply.ok) return Reply::Error(id_, std::move(reply.error));
+    return reply;
+  }
+  if (parts_.empty()) parts_.resize(total_);
+  parts_[part] = std::move(reply);
+  if (--missing_ > 0) return std::nullopt;
+  return combine();
 }
 
-Reply OpMerge::finish(uint64_t id) {
+Reply OpMerge::combine() {
+  const uint64_t id = id_;
   for (auto& p : parts_) {
     if (!p.ok) return Reply::Error(id, p.error);
   }

@@ -23,26 +23,35 @@ struct Plan {
 
 // REQUIRES: !map.empty().
 Plan plan(const Op& op, const ShardMap& map);
+// The same, taking the keys and values out of `op` instead of copying them (its name, id and
+// limit stay).
+Plan plan_taking(Op& op, const ShardMap& map);
 
 // Re-plans a shard-local sub-op against the current map after its shard split or moved: a
 // single-key op goes to its key's shard; a shard-wide op (rng, count) to every shard now covering
 // what `old_range` covered.
 std::vector<Part> replan(const Op& sub, const KeyRange& old_range, const ShardMap& map);
 
-// Collects the replies of one op's parts and combines them.
+// Collects the replies of one op's parts and combines them into the op's reply (its id is the
+// op's; the first failed part's error wins).
 class OpMerge {
  public:
   OpMerge(const Op& op, std::size_t parts);
-  void add(std::size_t part, Reply reply);
-  // Makes room for one more part (a shard-wide part re-planned onto several shards).
+  // Takes one part's reply; returns the combined reply once every part has answered. Replies to
+  // unknown parts, or after completion, are ignored.
+  std::optional<Reply> add(std::size_t part, Reply reply);
+  // Makes room for one more part (a shard-wide part re-planned onto several shards); its index.
   std::size_t add_part();
-  // The combined reply; the first failed part's error wins.
-  Reply finish(uint64_t id);
 
  private:
+  Reply combine();
+
   std::string op_;
   std::optional<uint64_t> limit_;
-  std::vector<Reply> parts_;
+  uint64_t id_ = 0;
+  std::size_t total_ = 0;
+  std::size_t missing_ = 0;
+  std::vector<Reply> parts_;  // sized at the first reply that has to be kept
 };
 
 }  // namespace clossyne::broker

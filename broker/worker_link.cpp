@@ -167,7 +167,9 @@ void Broker::housekeeping() {
 // After a burst (a bulk load pipelines a million requests) the tables keep their peak bucket
 // arrays and malloc keeps freed pages; give both back once nothing is in flight.
 void Broker::release_idle_memory() {
-  if (!requests_.empty() || !parts_.empty()) return;
+  const int64_t now = now_ms();
+  if (now < next_trim_ms_ || !requests_.empty() || !parts_.empty()) return;
+  next_trim_ms_ = now + 1000;  // malloc_trim walks the heap: not on every idle loop turn
   if (parts_.bucket_count() > 1024) parts_ = {};
   if (requests_.bucket_count() > 1024) requests_ = {};
   if (internal_.empty() && internal_.bucket_count() > 1024) internal_ = {};

@@ -7,7 +7,12 @@
 namespace clossyne {
 namespace {
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+// Packs straight into the std::string that encode() returns (no intermediate buffer to copy).
+struct StringSink {
+  std::string& out;
+  void write(const char* data, std::size_t n) { out.append(data, n); }
+};
+using Packer = msgpack::packer<StringSink>;
 namespace f = proto::f;
 
 void pack_str(Packer& p, std::string_view s) {
@@ -468,8 +473,10 @@ template <typename T, typename Fn>
 Status decode_body(std::string_view body, T& out, Fn fn) {
   if (body.size() > proto::kMaxEnvelopeBytes) return Status::Error("envelope too large");
   try {
-    msgpack::object_handle oh =
-        msgpack::unpack(body.data(), body.size(), nullptr, nullptr, input_limits(body.size()));
+    // Strings are referenced in `body` (which outlives the object tree), not copied into its zone.
+    auto by_reference = [](msgpack::type::object_type, std::size_t, void*) { return true; };
+    msgpack::object_handle oh = msgpack::unpack(body.data(), body.size(), by_reference, nullptr,
+                                                input_limits(body.size()));
     return fn(oh.get(), out, 0);
   } catch (const std::exception& e) {
     return Status::Error(std::string("bad msgpack: ") + e.what());
@@ -479,17 +486,21 @@ Status decode_body(std::string_view body, T& out, Fn fn) {
 }  // namespace
 
 std::string encode(const Op& op) {
-  msgpack::sbuffer buf;
-  Packer p(buf);
+  std::string out;
+  out.reserve(256);
+  StringSink sink{out};
+  Packer p(sink);
   pack_op(p, op);
-  return std::string(buf.data(), buf.size());
+  return out;
 }
 
 std::string encode(const Reply& reply) {
-  msgpack::sbuffer buf;
-  Packer p(buf);
+  std::string out;
+  out.reserve(256);
+  StringSink sink{out};
+  Packer p(sink);
   pack_reply(p, reply);
-  return std::string(buf.data(), buf.size());
+  return out;
 }
 
 Status decode(std::string_view body, Op& out) {

@@ -21,12 +21,21 @@ std::optional<RoutedMessage> recv_routed(zmq::socket_t& router) {
   return m;
 }
 
+zmq::message_t owned_message(std::string body) {
+  // Small bodies are copied into the message itself by ZeroMQ anyway.
+  if (body.size() < 256) return zmq::message_t(body.data(), body.size());
+  auto* owned = new std::string(std::move(body));
+  return zmq::message_t(
+      owned->data(), owned->size(),
+      [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
+}
+
 bool send_routed(zmq::socket_t& router, const std::string& identity, bool delimiter,
-                 const std::string& body) {
+                 std::string body) {
   try {
     router.send(zmq::buffer(identity), zmq::send_flags::sndmore);
     if (delimiter) router.send(zmq::message_t(), zmq::send_flags::sndmore);
-    router.send(zmq::buffer(body), zmq::send_flags::none);
+    router.send(owned_message(std::move(body)), zmq::send_flags::none);
     return true;
   } catch (const zmq::error_t&) {
     return false;

@@ -20,6 +20,9 @@ std::optional<RoutedMessage> recv_routed(zmq::socket_t& router);
 // Sends `body` to `identity` (with the empty delimiter when `delimiter`). Drops silently when the
 // peer is gone (ROUTER semantics); returns false then.
 bool send_routed(zmq::socket_t& router, const std::string& identity, bool delimiter,
-                 const std::string& body);
+                 std::string body);
+
+// A message that takes `body` over instead of copying it (ZeroMQ frees it once sent).
+zmq::message_t owned_message(std::string body);
 
 }  // namespace clossyne

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/frames.hpp"
 #include "common/protocol.hpp"
 
 namespace clossyne::frontend {
@@ -99,10 +100,9 @@ void BrokerLink::send_envelope(std::vector<Op>& ops, std::vector<Ticket>& ticket
   }
   ops.clear();
   tickets.clear();
-  const std::string body = encode(env);
   bool sent = false;
   try {
-    sent = dealer_.send(zmq::buffer(body), zmq::send_flags::dontwait).has_value();
+    sent = dealer_.send(owned_message(encode(env)), zmq::send_flags::dontwait).has_value();
   } catch (const zmq::error_t& e) {
     spdlog::warn("send to broker failed: {}", e.what());
   }

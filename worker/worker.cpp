@@ -9,6 +9,7 @@
 #include <zmq_addon.hpp>
 
 #include "common/clock.hpp"
+#include "common/frames.hpp"
 
 namespace clossyne {
 namespace {
@@ -194,9 +195,8 @@ void Worker::handle(std::string_view body) {
 // Never blocks the loop: when the broker is unreachable and the queue is full, the message is lost,
 // as it would be anyway once the broker declares this worker dead.
 void Worker::send(const Reply& reply) {
-  const std::string body = encode(reply);
   try {
-    if (!socket_.send(zmq::buffer(body), zmq::send_flags::dontwait))
+    if (!socket_.send(owned_message(encode(reply)), zmq::send_flags::dontwait))
       spdlog::warn("send queue to broker full; dropped a {} message",
                    reply.op.empty() ? "reply" : reply.op);
   } catch (const zmq::error_t& e) {

@@ -44,12 +44,13 @@ TEST_CASE("multi-key ops fan out per key and sum their counts") {
   REQUIRE(p.parts.size() == 3);
   CHECK(p.parts[1].shard == 1);
   OpMerge m(o, 3);
-  m.add(0, n_reply(1));
-  m.add(1, n_reply(0));
-  m.add(2, n_reply(1));
-  Reply r = m.finish(11);
-  CHECK(r.ok);
-  CHECK(*r.n == 2);
+  CHECK_FALSE(m.add(0, n_reply(1)));
+  CHECK_FALSE(m.add(1, n_reply(0)));
+  std::optional<Reply> r = m.add(2, n_reply(1));
+  REQUIRE(r);
+  CHECK(r->ok);
+  CHECK(*r->n == 2);
+  CHECK_FALSE(m.add(2, n_reply(1)));  // after completion: ignored
 }
 
 TEST_CASE("mget keeps request order across shards") {
@@ -63,12 +64,12 @@ TEST_CASE("mget keeps request order across shards") {
   Reply rz, ra;
   rz.has_value = ra.has_value = true;
   rz.value.emplace("zv");
-  m.add(1, ra);
-  m.add(0, rz);
-  Reply r = m.finish(11);
-  REQUIRE(r.values);
-  CHECK((*r.values)[0] == std::optional<std::string>("zv"));
-  CHECK_FALSE((*r.values)[1].has_value());
+  CHECK_FALSE(m.add(1, ra));
+  std::optional<Reply> r = m.add(0, rz);
+  REQUIRE(r);
+  REQUIRE(r->values);
+  CHECK((*r->values)[0] == std::optional<std::string>("zv"));
+  CHECK_FALSE((*r->values)[1].has_value());
 }
 
 TEST_CASE("rng fans out to the overlapping shards and merges in key order with the limit") {
@@ -83,11 +84,11 @@ TEST_CASE("rng fans out to the overlapping shards and merges in key order with t
   Reply low, high;
   low.items = std::vector<KV>{{"k", "1"}, {"l", "2"}};
   high.items = std::vector<KV>{{"m", "3"}, {"n", "4"}};
-  m.add(1, high);
-  m.add(0, low);
-  Reply r = m.finish(11);
-  REQUIRE(r.items);
-  CHECK(*r.items == std::vector<KV>{{"k", "1"}, {"l", "2"}, {"m", "3"}});
+  CHECK_FALSE(m.add(1, high));
+  std::optional<Reply> r = m.add(0, low);
+  REQUIRE(r);
+  REQUIRE(r->items);
+  CHECK(*r->items == std::vector<KV>{{"k", "1"}, {"l", "2"}, {"m", "3"}});
 }
 
 TEST_CASE("an inverted range is empty without asking any worker") {
@@ -120,10 +121,44 @@ TEST_CASE("a failed part makes the whole op fail with its error") {
   Op o = make("exists");
   o.keys = {"a", "z"};
   OpMerge m(o, 2);
-  m.add(0, n_reply(1));
-  m.add(1, Reply::Error(0, "ERR shard unavailable"));
-  Reply r = m.finish(11);
-  CHECK_FALSE(r.ok);
-  CHECK(r.error == "ERR shard unavailable");
-  CHECK(r.id == 11);
+  CHECK_FALSE(m.add(0, n_reply(1)));
+  std::optional<Reply> r = m.add(1, Reply::Error(0, "ERR shard unavailable"));
+  REQUIRE(r);
+  CHECK_FALSE(r->ok);
+  CHECK(r->error == "ERR shard unavailable");
+  CHECK(r->id == 11);
+}
+
+TEST_CASE("a single-key op's one part is its reply, under the op's id") {
+  Op o = make("get");
+  o.key.emplace("k");
+  OpMerge m(o, 1);
+  Reply part;
+  part.id = 99;
+  part.has_value = true;
+  part.value.emplace("v");
+  std::optional<Reply> r = m.add(0, part);
+  REQUIRE(r);
+  CHECK(r->id == 11);
+  CHECK(r->has_value);
+  CHECK(*r->value == "v");
+  OpMerge failed(o, 1);
+  r = failed.add(0, Reply::Error(99, "ERR shard unavailable"));
+  REQUIRE(r);
+  CHECK_FALSE(r->ok);
+  CHECK(r->id == 11);
+  CHECK(r->error == "ERR shard unavailable");
+}
+
+TEST_CASE("planning can take the keys and values out of the op instead of copying them") {
+  auto map = two_shards();
+  Op o = make("mset");
+  o.pairs = {{"a", std::string(100, 'x')}, {"z", "2"}};
+  Plan p = plan_taking(o, map);
+  REQUIRE(p.parts.size() == 2);
+  CHECK(*p.parts[0].op.key == "a");
+  CHECK(*p.parts[0].op.value == std::string(100, 'x'));
+  CHECK(p.parts[1].shard == 1);
+  CHECK(o.op == "mset");
+  CHECK(o.id == 11);
 }
