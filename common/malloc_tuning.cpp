@@ -1,5 +1,7 @@
 #include "malloc_tuning.hpp"
 
+#include <cstdlib>  // defines __GLIBC__ (through <features.h>) for the test below
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -11,13 +13,14 @@ namespace clossyne {
 // the next, bigger arrays are carved from the heap, and the arrays they replace leave multi-megabyte
 // holes there that stay resident (measured: ~14 MB per 500k-key worker, ~25 bytes per key). Fixed
 // thresholds keep large blocks in mmap (returned to the OS when freed) and trim the heap top beyond
-// 16 MiB. The mmap threshold sits above the per-turn buffers (a pipelined turn's batch of a few
-// thousand replies is a few hundred KiB): mmapped afresh each turn, their pages were faulted in
-// again every time (measured: 13% of the broker's CPU under redis-benchmark -P 16).
+// 4 MiB. Both sit above the per-turn buffers (a pipelined turn's batch of a thousand replies is a
+// few hundred KiB): with glibc's defaults the heap top was trimmed and grown again several times a
+// turn, and its pages faulted in afresh each time (13% of the broker's CPU under redis-benchmark
+// -P 16). Idle processes still hand memory back with malloc_trim.
 void tune_malloc() {
 #if defined(__GLIBC__)
   mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 #endif
 }
 
