@@ -68,6 +68,7 @@ class ShardTable {
   std::size_t size() const { return shards_.size(); }
 
  private:
+  void prefetch(const std::vector<Op>& ops) const;
   void rollback();
   Reply run_split(const Op& sub, Shard& shard);
   Reply run_import(const Op& sub, Shard& shard);

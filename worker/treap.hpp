@@ -80,6 +80,11 @@ class Treap {
   // Appends `right`. REQUIRES: same seed, and every key of `right` > every key of this.
   void join(Treap&& right);
 
+  // Starts loading, without waiting, what a lookup of the key with this key_hash will read: step 0
+  // its index slot, step 1 its node, step 2 its key+value block. Running step k for a batch of
+  // keys before step k+1 overlaps their cache misses (a lone lookup takes them one by one).
+  void prefetch(uint64_t hash, int step) const;
+
   // Approximate heap bytes held: the arena and index at their capacity, plus each node's key+value
   // block as the heap chunk malloc gives it (see block_bytes in treap.cpp).
   std::size_t memory_bytes() const;

@@ -32,6 +32,16 @@ uint32_t Treap::index_find(std::string_view key, uint64_t hash) const {
   }
 }
 
+void Treap::prefetch(uint64_t hash, int step) const {
+  if (index_.empty()) return;
+  const uint64_t* slot = &index_[tag_of(hash) & (index_.size() - 1)];
+  if (step == 0) return __builtin_prefetch(slot);
+  if (*slot == 0 || tag_of(*slot) != tag_of(hash)) return;  // absent, or further along the run
+  const Node& node = nodes_[node_of(*slot)];
+  if (step == 1) return __builtin_prefetch(&node);
+  if (node.kv != nullptr) __builtin_prefetch(node.kv);
+}
+
 void Treap::index_insert(uint32_t n) {
   if ((index_used_ + 1) * 4 > index_.size() * 3) index_grow();  // load <= 3/4
   const uint32_t tag = nodes_[n].prio_hi;

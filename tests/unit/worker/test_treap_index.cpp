@@ -4,6 +4,7 @@
 #include <random>
 #include <string>
 
+#include "common/hash.hpp"
 #include "worker/treap.hpp"
 
 using clossyne::Treap;
@@ -79,4 +80,26 @@ TEST_CASE("index: deleting most keys (arena compaction) keeps lookups right") {
     ref.erase(std::to_string(i));
   }
   check_agrees(t, ref);
+}
+
+TEST_CASE("prefetching is safe for any hash and changes nothing") {
+  Treap empty(3);
+  for (int step = 0; step < 3; ++step) empty.prefetch(0x123456789abcdefull, step);
+  CHECK(empty.empty());
+
+  Treap t(3);
+  t.set("present", "v");
+  t.set("", "");  // a node with no key+value block
+  t.set("gone", "x");
+  CHECK(t.erase("gone"));
+  for (std::string_view k : {"present", "", "gone", "never"}) {
+    for (int step = 0; step < 3; ++step) t.prefetch(clossyne::key_hash(k, t.seed()), step);
+  }
+  for (uint64_t h : {0ull, ~0ull, 0xffffffff00000000ull}) {
+    for (int step = 0; step < 3; ++step) t.prefetch(h, step);
+  }
+  CHECK(t.size() == 2);
+  CHECK(*t.find("present") == "v");
+  CHECK(t.find("gone") == std::nullopt);
+  CHECK(t.check_invariants().empty());
 }
