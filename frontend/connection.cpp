@@ -78,6 +78,12 @@ IoStatus Connection::read_input() {
       in_.append(buf, static_cast<std::size_t>(n));
       total += static_cast<std::size_t>(n);
       last_input_ms_ = now_ms();
+      // A short read drained the socket: that is the end of the burst, without a second recv to
+      // hear EAGAIN (epoll is level-triggered, so later bytes still wake the loop).
+      if (static_cast<std::size_t>(n) < sizeof buf) {
+        burst_end_ = true;
+        return IoStatus::kOk;
+      }
     } else if (n == 0) {
       read_eof_ = burst_end_ = true;
       return IoStatus::kEof;
