@@ -2,6 +2,7 @@
 
 #include <msgpack.hpp>
 
+#include "envelope_fast.hpp"
 #include "protocol.hpp"
 
 namespace clossyne {
@@ -503,11 +504,22 @@ std::string encode(const Reply& reply) {
   return out;
 }
 
-Status decode(std::string_view body, Op& out) {
+Status decode_full(std::string_view body, Op& out) {
   return decode_body(body, out, decode_op_obj);
 }
-Status decode(std::string_view body, Reply& out) {
+Status decode_full(std::string_view body, Reply& out) {
   return decode_body(body, out, decode_reply_obj);
+}
+
+Status decode(std::string_view body, Op& out) {
+  if (body.size() <= proto::kMaxEnvelopeBytes && decode_fast(body, out)) return Status::Ok();
+  out = Op();
+  return decode_full(body, out);
+}
+Status decode(std::string_view body, Reply& out) {
+  if (body.size() <= proto::kMaxEnvelopeBytes && decode_fast(body, out)) return Status::Ok();
+  out = Reply();
+  return decode_full(body, out);
 }
 
 }  // namespace clossyne
