@@ -141,13 +141,12 @@ void Broker::submit_part(uint64_t req, uint32_t op_index, uint32_t part_index, P
                      Reply::Error(0, "ERR busy: too many operations in flight, retry later"));
     return;
   }
-  uint64_t sub_id = next_sub_++;
   PartRef ref;
   ref.request = req;
   ref.op_index = op_index;
   ref.part_index = part_index;
   ref.is_del = part.op.op == op::kDel;
-  parts_.emplace(sub_id, std::move(ref));
+  const uint64_t sub_id = parts_.insert(std::move(ref));
   route(part.shard, sub_id, std::move(part.op));
 }
 
@@ -155,10 +154,10 @@ void Broker::submit_part(uint64_t req, uint32_t op_index, uint32_t part_index, P
 // when the shard has no live owner.
 void Broker::route(std::size_t shard_index, uint64_t sub_id, Op op) {
   ShardEntry& shard = map_.at(shard_index);
-  auto it = parts_.find(sub_id);
-  if (it == parts_.end()) return;
-  it->second.shard_id = shard.info.id;
-  it->second.worker.clear();
+  PartRef* ref = parts_.find(sub_id);
+  if (ref == nullptr) return;
+  ref->shard_id = shard.info.id;
+  ref->worker.clear();
   if (shard.owner.empty() || !registry_.alive(shard.owner)) {
     complete_part(sub_id, Reply::Error(0, unavailable(shard)));
   } else if (shard.holding()) {
@@ -169,10 +168,10 @@ void Broker::route(std::size_t shard_index, uint64_t sub_id, Op op) {
 }
 
 void Broker::dispatch(ShardEntry& shard, uint64_t sub_id, Op op) {
-  auto it = parts_.find(sub_id);
-  if (it == parts_.end()) return;
-  it->second.worker = shard.owner;
-  it->second.deadline_ms = now_ms() + config_.op_timeout_ms;
+  PartRef* ref = parts_.find(sub_id);
+  if (ref == nullptr) return;
+  ref->worker = shard.owner;
+  ref->deadline_ms = now_ms() + config_.op_timeout_ms;
   op.id = sub_id;
   op.shard = shard.info.id;
   op.epoch = shard.info.epoch;
@@ -200,17 +199,16 @@ void Broker::release_held(ShardEntry& shard) {
 // the order they were held.
 void Broker::reroute_held(std::deque<HeldOp> held, const KeyRange& old_range) {
   for (auto& h : held) {
-    auto ref = parts_.find(h.sub_id);
-    if (ref == parts_.end()) continue;
-    const PartRef model = ref->second;  // parts_ may rehash below
+    const PartRef* ref = parts_.find(h.sub_id);
+    if (ref == nullptr) continue;
+    const PartRef model = *ref;  // parts_ may grow below
     std::vector<Part> parts = replan(h.op, old_range, map_);
     for (std::size_t i = 1; i < parts.size(); ++i) {  // extra parts of a shard-wide op
       PartRef extra = model;
       auto req = requests_.find(extra.request);
       if (req == requests_.end()) continue;
       extra.part_index = static_cast<uint32_t>(req->second.merges[extra.op_index].add_part());
-      uint64_t sub_id = next_sub_++;
-      parts_.emplace(sub_id, std::move(extra));
+      const uint64_t sub_id = parts_.insert(std::move(extra));
       route(parts[i].shard, sub_id, std::move(parts[i].op));
     }
     if (!parts.empty()) route(parts[0].shard, h.sub_id, std::move(parts[0].op));
@@ -223,10 +221,9 @@ bool Broker::reroute_stale(uint64_t sub_id, const Reply& reply) {
   if (reply.ok) return false;
   bool stale = reply.error.rfind("ERR stale epoch", 0) == 0 ||
                reply.error.find("is not held by worker") != std::string::npos;
-  auto it = parts_.find(sub_id);
-  if (!stale || it == parts_.end() || it->second.reroutes >= 3 || it->second.op.op.empty())
-    return false;
-  PartRef& ref = it->second;
+  PartRef* found = stale ? parts_.find(sub_id) : nullptr;
+  if (found == nullptr || found->reroutes >= 3 || found->op.op.empty()) return false;
+  PartRef& ref = *found;
   ++ref.reroutes;
   ref.is_del = ref.op.op == op::kDel;
   spdlog::info("broker: re-routing op {} after '{}'", sub_id, reply.error);
@@ -245,10 +242,10 @@ bool Broker::reroute_stale(uint64_t sub_id, const Reply& reply) {
 
 void Broker::complete_part(uint64_t sub_id, Reply reply) {
   if (reroute_stale(sub_id, reply)) return;
-  auto it = parts_.find(sub_id);
-  if (it == parts_.end()) return;  // already failed (timeout or dead worker)
-  PartRef ref = std::move(it->second);
-  parts_.erase(it);
+  PartRef* found = parts_.find(sub_id);
+  if (found == nullptr) return;  // already failed (timeout or dead worker)
+  PartRef ref = std::move(*found);
+  parts_.erase(sub_id);
   if (ref.is_del && !ref.worker.empty()) {
     if (auto idx = map_.by_id(ref.shard_id)) {
       ShardEntry& shard = map_.at(*idx);

@@ -16,6 +16,7 @@
 #include "config.hpp"
 #include "planner.hpp"
 #include "shard_map.hpp"
+#include "slot_map.hpp"
 #include "worker_registry.hpp"
 
 namespace clossyne::broker {
@@ -118,13 +119,13 @@ class Broker {
   std::unordered_map<std::string, std::vector<ShardInfo>> reported_;  // until the map is built
   bool ready_ = false;
   std::unordered_map<uint64_t, ClientRequest> requests_;
-  std::unordered_map<uint64_t, PartRef> parts_;
+  SlotMap<PartRef> parts_;  // ids are the sub-op ids sent to workers
   std::unordered_map<uint64_t, InternalRef> internal_;
   std::vector<uint64_t> streaming_;  // requests with streamed replies ready this loop turn
   std::unordered_map<std::string, Op> outgoing_;  // per worker, flushed once per loop turn
   uint32_t next_shard_id_ = 1;
   uint64_t next_request_ = 1;
-  uint64_t next_sub_ = 1;
+  uint64_t next_internal_ = 1;  // internal request ids carry bit 63, part ids never do
   int64_t next_heartbeat_ms_ = 0;
   int64_t next_trim_ms_ = 0;
 };

@@ -122,7 +122,7 @@ void Broker::send_to_worker(const std::string& worker, const Op& op) {
 // in the worker's order (an export sees every write sent before it).
 uint64_t Broker::send_internal(const std::string& worker, InternalKind kind, uint32_t shard,
                                Op op) {
-  uint64_t sub_id = next_sub_++;
+  const uint64_t sub_id = (uint64_t{1} << 63) | next_internal_++;
   internal_[sub_id] = InternalRef{kind, shard, worker};
   op.id = sub_id;
   Op& batch = outgoing_[worker];
@@ -137,7 +137,7 @@ void Broker::flush_worker_batches() {
     send_to_worker(worker, batch);
     // Keep each sent op with its part, to re-route it should the worker refuse a stale epoch.
     for (auto& sent : batch.batch) {
-      if (auto it = parts_.find(sent.id); it != parts_.end()) it->second.op = std::move(sent);
+      if (PartRef* ref = parts_.find(sent.id)) ref->op = std::move(sent);
     }
     batch.batch.clear();
   }
@@ -152,9 +152,9 @@ void Broker::housekeeping() {
   hb.op = std::string(op::kHeartbeat);
   for (const auto& id : registry_.alive_ids()) send_to_worker(id, hb);
   std::vector<uint64_t> late;
-  for (const auto& [sub_id, ref] : parts_) {
+  parts_.for_each([&](uint64_t sub_id, const PartRef& ref) {
     if (!ref.worker.empty() && now > ref.deadline_ms) late.push_back(sub_id);
-  }
+  });
   for (uint64_t sub_id : late) {
     complete_part(sub_id, Reply::Error(0, "ERR timeout: worker did not answer in time"));
   }
@@ -170,7 +170,7 @@ void Broker::release_idle_memory() {
   const int64_t now = now_ms();
   if (now < next_trim_ms_ || !requests_.empty() || !parts_.empty()) return;
   next_trim_ms_ = now + 1000;  // malloc_trim walks the heap: not on every idle loop turn
-  if (parts_.bucket_count() > 1024) parts_ = {};
+  if (parts_.capacity() > 1024) parts_.release();
   if (requests_.bucket_count() > 1024) requests_ = {};
   if (internal_.empty() && internal_.bucket_count() > 1024) internal_ = {};
   malloc_trim(0);
@@ -180,13 +180,13 @@ void Broker::on_worker_dead(const std::string& id) {
   spdlog::warn("broker: worker '{}' missed its heartbeats: marking it dead", id);
   if (auto it = outgoing_.find(id); it != outgoing_.end()) it->second.batch.clear();
   std::vector<uint64_t> lost;
-  for (const auto& [sub_id, ref] : parts_) {
+  parts_.for_each([&](uint64_t sub_id, const PartRef& ref) {
     if (ref.worker == id) lost.push_back(sub_id);
-  }
+  });
   for (uint64_t sub_id : lost) {
-    auto it = parts_.find(sub_id);
-    if (it == parts_.end()) continue;
-    auto idx = map_.by_id(it->second.shard_id);
+    const PartRef* ref = parts_.find(sub_id);
+    if (ref == nullptr) continue;
+    auto idx = map_.by_id(ref->shard_id);
     std::string why = idx ? unavailable(map_.at(*idx)) : "ERR worker " + id + " died";
     complete_part(sub_id, Reply::Error(0, why));
   }

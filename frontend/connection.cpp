@@ -78,9 +78,10 @@ IoStatus Connection::read_input() {
       in_.append(buf, static_cast<std::size_t>(n));
       total += static_cast<std::size_t>(n);
       last_input_ms_ = now_ms();
-      // A short read drained the socket: that is the end of the burst, without a second recv to
-      // hear EAGAIN (epoll is level-triggered, so later bytes still wake the loop).
-      if (static_cast<std::size_t>(n) < sizeof buf) {
+      // A short read drained the socket. When it ends a line, no unterminated request waits on
+      // the end of the burst, so the second recv (just to hear EAGAIN) is skipped; epoll is
+      // level-triggered, so later bytes still wake the loop. Otherwise the pause must be seen.
+      if (static_cast<std::size_t>(n) < sizeof buf && buf[n - 1] == '\n') {
         burst_end_ = true;
         return IoStatus::kOk;
       }
