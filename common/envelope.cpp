@@ -1,5 +1,7 @@
 #include "envelope.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <msgpack.hpp>
 
 #include "envelope_fast.hpp"
@@ -8,10 +10,18 @@
 namespace clossyne {
 namespace {
 
-// Packs straight into the std::string that encode() returns (no intermediate buffer to copy).
+// Packs straight into the std::string that encode() returns (no intermediate buffer to copy). The
+// packer writes a token at a time, so the string is grown ahead (doubling) and filled by memcpy;
+// finish() cuts it to the bytes written.
 struct StringSink {
   std::string& out;
-  void write(const char* data, std::size_t n) { out.append(data, n); }
+  std::size_t len = 0;
+  void write(const char* data, std::size_t n) {
+    if (out.size() - len < n) out.resize(std::max(out.size() * 2, len + n));
+    std::memcpy(out.data() + len, data, n);
+    len += n;
+  }
+  void finish() { out.resize(len); }
 };
 using Packer = msgpack::packer<StringSink>;
 namespace f = proto::f;
@@ -487,20 +497,20 @@ Status decode_body(std::string_view body, T& out, Fn fn) {
 }  // namespace
 
 std::string encode(const Op& op) {
-  std::string out;
-  out.reserve(256);
+  std::string out(256, '\0');
   StringSink sink{out};
   Packer p(sink);
   pack_op(p, op);
+  sink.finish();
   return out;
 }
 
 std::string encode(const Reply& reply) {
-  std::string out;
-  out.reserve(256);
+  std::string out(256, '\0');
   StringSink sink{out};
   Packer p(sink);
   pack_reply(p, reply);
+  sink.finish();
   return out;
 }
 
