@@ -48,6 +48,7 @@ void Broker::poll_once() {
     if (e.num() == EINTR) return;  // a signal: run() checks whether to stop
     throw;
   }
+  turn_ms_ = now_ms();  // one clock read per turn, not per op
   // Workers first: their replies release barriers and free queue space.
   for (int i = 0; i < 10000; ++i) {
     auto m = recv_routed(workers_);
@@ -102,7 +103,11 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
     ops.push_back(std::move(op));
   }
   req.outstanding = ops.size() + 1;  // +1 guards against finishing while still planning
-  if (!req.stream) req.replies.resize(ops.size());  // a stream sends replies as they come
+  if (req.stream) {
+    req.ready.reserve(ops.size());  // no regrowth (moving every reply) as replies come in
+  } else {
+    req.replies.resize(ops.size());
+  }
   req.merges.reserve(ops.size());
   std::vector<std::vector<Part>> all_parts(ops.size());
   for (uint32_t i = 0; i < ops.size(); ++i) {
@@ -171,7 +176,7 @@ void Broker::dispatch(ShardEntry& shard, uint64_t sub_id, Op op) {
   PartRef* ref = parts_.find(sub_id);
   if (ref == nullptr) return;
   ref->worker = shard.owner;
-  ref->deadline_ms = now_ms() + config_.op_timeout_ms;
+  ref->deadline_ms = turn_ms_ + config_.op_timeout_ms;
   op.id = sub_id;
   op.shard = shard.info.id;
   op.epoch = shard.info.epoch;
@@ -299,8 +304,9 @@ void Broker::flush_streams() {
     part.is_batch = true;
     part.partial = true;
     part.replies = std::move(it->second.ready);
-    it->second.ready.clear();
     reply_to_client(it->second.identity, it->second.delimiter, part);
+    it->second.ready = std::move(part.replies);  // keeps its capacity for the next turn's replies
+    it->second.ready.clear();
   }
   streaming_.clear();
 }

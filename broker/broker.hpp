@@ -128,6 +128,7 @@ class Broker {
   uint64_t next_internal_ = 1;  // internal request ids carry bit 63, part ids never do
   int64_t next_heartbeat_ms_ = 0;
   int64_t next_trim_ms_ = 0;
+  int64_t turn_ms_ = 0;  // the clock at the start of this loop turn
 };
 
 }  // namespace clossyne::broker

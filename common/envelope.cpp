@@ -18,7 +18,12 @@ struct StringSink {
   std::size_t len = 0;
   void write(const char* data, std::size_t n) {
     if (out.size() - len < n) out.resize(std::max(out.size() * 2, len + n));
-    std::memcpy(out.data() + len, data, n);
+    char* dst = out.data() + len;
+    if (n <= 8) {  // type bytes and small headers: cheaper than a call to memcpy
+      for (std::size_t i = 0; i < n; ++i) dst[i] = data[i];
+    } else {
+      std::memcpy(dst, data, n);
+    }
     len += n;
   }
   void finish() { out.resize(len); }
