@@ -109,10 +109,16 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
     req.replies.resize(ops.size());
   }
   req.merges.reserve(ops.size());
-  std::vector<std::vector<Part>> all_parts(ops.size());
+  Plan p;  // every op's parts, one op's after another
+  p.parts.reserve(ops.size());
+  std::vector<std::pair<uint32_t, uint32_t>> owners;  // per part: (op index, part index in the op)
+  owners.reserve(ops.size());
   for (uint32_t i = 0; i < ops.size(); ++i) {
-    Plan p = plan_taking(ops[i], map_);
-    req.merges.emplace_back(ops[i], p.parts.size());
+    const std::size_t before = p.parts.size();
+    plan_into(ops[i], map_, p);
+    const auto n = static_cast<uint32_t>(p.parts.size() - before);
+    req.merges.emplace_back(ops[i], n);
+    for (uint32_t j = 0; j < n; ++j) owners.emplace_back(i, j);
     if (p.immediate) {
       --req.outstanding;
       if (req.stream) {
@@ -121,14 +127,11 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
         req.replies[i] = std::move(*p.immediate);
       }
     }
-    all_parts[i] = std::move(p.parts);
   }
   if (req.stream && !req.ready.empty()) streaming_.push_back(req_id);
   // `req` may be erased once parts complete, so only ids are used from here on.
-  for (uint32_t i = 0; i < all_parts.size(); ++i) {
-    for (uint32_t j = 0; j < all_parts[i].size(); ++j) {
-      submit_part(req_id, i, j, std::move(all_parts[i][j]));
-    }
+  for (std::size_t k = 0; k < p.parts.size(); ++k) {
+    submit_part(req_id, owners[k].first, owners[k].second, std::move(p.parts[k]));
   }
   --requests_[req_id].outstanding;
   finish_if_done(req_id);
@@ -245,7 +248,7 @@ bool Broker::reroute_stale(uint64_t sub_id, const Reply& reply) {
   return true;
 }
 
-void Broker::complete_part(uint64_t sub_id, Reply reply) {
+void Broker::complete_part(uint64_t sub_id, Reply&& reply) {
   if (reroute_stale(sub_id, reply)) return;
   PartRef* found = parts_.find(sub_id);
   if (found == nullptr) return;  // already failed (timeout or dead worker)
@@ -262,7 +265,7 @@ void Broker::complete_part(uint64_t sub_id, Reply reply) {
 }
 
 void Broker::complete_op_part(uint64_t req_id, uint32_t op_index, uint32_t part_index,
-                              Reply reply) {
+                              Reply&& reply) {
   auto it = requests_.find(req_id);
   if (it == requests_.end()) return;
   ClientRequest& req = it->second;

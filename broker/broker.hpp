@@ -72,8 +72,8 @@ class Broker {
   void dispatch(ShardEntry& shard, uint64_t sub_id, Op op);
   void release_held(ShardEntry& shard);
   void reroute_held(std::deque<HeldOp> held, const KeyRange& old_range);
-  void complete_part(uint64_t sub_id, Reply reply);
-  void complete_op_part(uint64_t req, uint32_t op_index, uint32_t part_index, Reply reply);
+  void complete_part(uint64_t sub_id, Reply&& reply);
+  void complete_op_part(uint64_t req, uint32_t op_index, uint32_t part_index, Reply&& reply);
   void finish_if_done(uint64_t req);
   void reply_to_client(const std::string& identity, bool delimiter, const Reply& r);
   void flush_streams();

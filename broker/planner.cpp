@@ -27,8 +27,7 @@ std::vector<std::string> take_keys(Op& o) {
   return {};
 }
 
-Plan plan_keys(Op& o, const ShardMap& map, std::string_view sub_op) {
-  Plan p;
+void plan_keys(Op& o, const ShardMap& map, std::string_view sub_op, Plan& p) {
   auto keys = take_keys(o);
   if (keys.empty()) {  // nothing to do: answered as for zero keys
     Reply r;
@@ -39,14 +38,13 @@ Plan plan_keys(Op& o, const ShardMap& map, std::string_view sub_op) {
       r.n = 0;
     }
     p.immediate = r;
-    return p;
+    return;
   }
   for (auto& k : keys) p.parts.push_back(single(map, sub_op, std::move(k)));
-  return p;
 }
 
-Plan plan_rng(const Op& o, const ShardMap& map) {
-  Plan p;
+void plan_rng(const Op& o, const ShardMap& map, Plan& p) {
+  const std::size_t before = p.parts.size();
   for (std::size_t i : map.overlapping(o.key, o.end)) {
     Part part;
     part.shard = i;
@@ -56,14 +54,13 @@ Plan plan_rng(const Op& o, const ShardMap& map) {
     part.op.limit = o.limit;
     p.parts.push_back(std::move(part));
   }
-  if (p.parts.empty() || (o.key && o.end && compare_keys(*o.key, *o.end) > 0)) {
-    p.parts.clear();
+  if (p.parts.size() == before || (o.key && o.end && compare_keys(*o.key, *o.end) > 0)) {
+    p.parts.erase(p.parts.begin() + static_cast<std::ptrdiff_t>(before), p.parts.end());
     Reply r;
     r.id = o.id;
     r.items.emplace();
     p.immediate = r;
   }
-  return p;
 }
 
 }  // namespace
@@ -75,6 +72,12 @@ Plan plan(const Op& o, const ShardMap& map) {
 
 Plan plan_taking(Op& o, const ShardMap& map) {
   Plan p;
+  plan_into(o, map, p);
+  return p;
+}
+
+void plan_into(Op& o, const ShardMap& map, Plan& p) {
+  p.immediate.reset();
   const std::string& name = o.op;
   if (name == op::kPing) {
     Reply r;
@@ -94,9 +97,9 @@ Plan plan_taking(Op& o, const ShardMap& map) {
       p.parts.push_back(single(map, name, std::move(*o.key)));
     }
   } else if (name == op::kDel || name == op::kExists) {
-    p = plan_keys(o, map, name);
+    plan_keys(o, map, name, p);
   } else if (name == op::kMget) {
-    p = plan_keys(o, map, op::kGet);
+    plan_keys(o, map, op::kGet, p);
   } else if (name == op::kMset) {
     if (o.pairs.empty()) p.immediate = Reply::Ok(o.id);
     for (auto& [k, v] : o.pairs) {
@@ -111,11 +114,10 @@ Plan plan_taking(Op& o, const ShardMap& map) {
       p.parts.push_back(std::move(part));
     }
   } else if (name == op::kRng) {
-    p = plan_rng(o, map);
+    plan_rng(o, map, p);
   } else {
     p.immediate = error(o, "unknown op '" + name + "'");
   }
-  return p;
 }
 
 std::vector<Part> replan(const Op& sub, const KeyRange& old_range, const ShardMap& map) {

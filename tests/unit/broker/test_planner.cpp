@@ -162,3 +162,31 @@ TEST_CASE("planning can take the keys and values out of the op instead of copyin
   CHECK(o.op == "mset");
   CHECK(o.id == 11);
 }
+
+TEST_CASE("plan_into appends a batch's parts one op after another") {
+  auto map = two_shards();
+  Plan p;
+  Op set = make("set");
+  set.key.emplace("a");
+  set.value.emplace("1");
+  plan_into(set, map, p);
+  CHECK(p.parts.size() == 1);
+  CHECK_FALSE(p.immediate);
+
+  Op inverted = make("rng");  // answered at once: adds no part, keeps the earlier ones
+  inverted.key.emplace("z");
+  inverted.end.emplace("a");
+  plan_into(inverted, map, p);
+  CHECK(p.parts.size() == 1);
+  REQUIRE(p.immediate);
+  CHECK(p.immediate->items->empty());
+
+  Op all = make("rng");  // both shards
+  plan_into(all, map, p);
+  CHECK_FALSE(p.immediate);
+  REQUIRE(p.parts.size() == 3);
+  CHECK(p.parts[0].op.op == "set");
+  CHECK(p.parts[1].op.op == "rng");
+  CHECK(p.parts[1].shard == 0);
+  CHECK(p.parts[2].shard == 1);
+}
