@@ -16,7 +16,7 @@
 #include "config.hpp"
 #include "planner.hpp"
 #include "shard_map.hpp"
-#include "slot_map.hpp"
+#include "common/slot_map.hpp"
 #include "worker_registry.hpp"
 
 namespace clossyne::broker {

@@ -48,58 +48,54 @@ int BrokerLink::fd() const {
 }
 
 void BrokerLink::submit(Op op, Ticket ticket) {
-  op.id = next_id_++;
+  op.id = pending_.add(ticket);
   queued_.push_back(std::move(op));
-  queued_tickets_.push_back(ticket);
 }
 
 void BrokerLink::flush(int64_t now) {
   // Completions run below may submit again (a Job's next step): those wait for the next flush.
   std::vector<Op> queued;
-  std::vector<Ticket> queued_tickets;
   queued.swap(queued_);
-  queued_tickets.swap(queued_tickets_);
   std::vector<Op> ops;
-  std::vector<Ticket> tickets;
   std::size_t bytes = 0;
-  for (std::size_t i = 0; i < queued.size(); ++i) {
-    const std::size_t b = op_bytes(queued[i]);
+  for (Op& op : queued) {
+    const std::size_t b = op_bytes(op);
     if (b > kMaxOpBytes) {
-      done_(queued_tickets[i], Reply::Error(queued[i].id, "request too large for the cluster"));
+      fail(op.id, "request too large for the cluster");
       continue;
     }
-    if (must_go_alone(queued[i])) {
+    if (must_go_alone(op)) {
       std::vector<Op> one;
-      one.push_back(std::move(queued[i]));
-      std::vector<Ticket> one_ticket{queued_tickets[i]};
-      send_envelope(one, one_ticket, now);
+      one.push_back(std::move(op));
+      send_envelope(one, now);
       continue;
     }
     if (!ops.empty() && (ops.size() >= kMaxOpsPerEnvelope || bytes + b > kMaxEnvelopeBytes)) {
-      send_envelope(ops, tickets, now);
+      send_envelope(ops, now);
       bytes = 0;
     }
-    ops.push_back(std::move(queued[i]));
-    tickets.push_back(queued_tickets[i]);
+    ops.push_back(std::move(op));
     bytes += b;
   }
-  if (!ops.empty()) send_envelope(ops, tickets, now);
+  if (!ops.empty()) send_envelope(ops, now);
+  queued.clear();
+  if (queued_.empty()) queued_.swap(queued);  // keeps the capacity for the next turn
 }
 
-void BrokerLink::send_envelope(std::vector<Op>& ops, std::vector<Ticket>& tickets, int64_t now) {
-  std::vector<std::pair<uint64_t, Ticket>> members;
-  for (std::size_t i = 0; i < ops.size(); ++i) members.emplace_back(ops[i].id, tickets[i]);
+void BrokerLink::send_envelope(std::vector<Op>& ops, int64_t now) {
+  std::vector<uint64_t> members;
+  members.reserve(ops.size());
+  for (const Op& op : ops) members.push_back(op.id);
   Op env;
   if (ops.size() == 1) {
-    env = std::move(ops[0]);
+    env = std::move(ops[0]);  // a lone op: its id is the group's
   } else {
     env.op = std::string(proto::op::kBatch);
-    env.id = next_id_++;
+    env.id = (uint64_t{1} << 63) | next_group_++;  // op ids never have bit 63
     env.batch = std::move(ops);
     env.stream = true;  // each op's reply as soon as it is ready: a slow shard holds back no one
   }
   ops.clear();
-  tickets.clear();
   bool sent = false;
   try {
     sent = dealer_.send(owned_message(encode(env)), zmq::send_flags::dontwait).has_value();
@@ -107,7 +103,7 @@ void BrokerLink::send_envelope(std::vector<Op>& ops, std::vector<Ticket>& ticket
     spdlog::warn("send to broker failed: {}", e.what());
   }
   if (!sent) {
-    for (const auto& [id, ticket] : members) done_(ticket, Reply::Error(id, kUnavailable));
+    for (uint64_t id : members) fail(id, kUnavailable);
     return;
   }
   pending_.add_group(env.id, std::move(members), now + timeout_ms_);

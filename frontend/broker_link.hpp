@@ -47,7 +47,7 @@ class BrokerLink {
   bool has_queued() const { return !queued_.empty(); }
 
  private:
-  void send_envelope(std::vector<Op>& ops, std::vector<Ticket>& tickets, int64_t now);
+  void send_envelope(std::vector<Op>& ops, int64_t now);
   void on_reply(Reply& reply);
   void on_batch_reply(Reply& reply);
   void complete(uint64_t id, const Reply& reply);
@@ -56,9 +56,8 @@ class BrokerLink {
   zmq::socket_t dealer_;
   int timeout_ms_;
   CompletionFn done_;
-  uint64_t next_id_ = 1;
+  uint64_t next_group_ = 1;
   std::vector<Op> queued_;
-  std::vector<Ticket> queued_tickets_;
   PendingOps pending_;
 };
 

@@ -2,24 +2,17 @@
 
 namespace clossyne::frontend {
 
-void PendingOps::add_group(uint64_t group, std::vector<std::pair<uint64_t, Ticket>> members,
-                           int64_t deadline) {
-  std::vector<uint64_t> ids;
-  ids.reserve(members.size());
-  for (const auto& [id, ticket] : members) {
-    ops_[id] = ticket;
-    ids.push_back(id);
-  }
-  groups_[group] = std::move(ids);
+void PendingOps::add_group(uint64_t group, std::vector<uint64_t> members, int64_t deadline) {
+  groups_[group] = std::move(members);
   deadlines_.emplace_back(deadline, group);
 }
 
 std::optional<Ticket> PendingOps::take(uint64_t op_id) {
-  auto it = ops_.find(op_id);
-  if (it == ops_.end()) return std::nullopt;
-  Ticket t = it->second;
-  ops_.erase(it);
-  return t;
+  Ticket* t = ops_.find(op_id);
+  if (t == nullptr) return std::nullopt;
+  const Ticket out = *t;
+  ops_.erase(op_id);
+  return out;
 }
 
 std::vector<uint64_t> PendingOps::take_group(uint64_t group) {

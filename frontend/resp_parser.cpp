@@ -52,7 +52,10 @@ ParseResult RespParser::feed(std::string_view input, std::vector<std::string>& a
     *this = RespParser(limits_);
     return r;
   }
-  if (r.status == ParseStatus::kRequest) args = std::move(args_), args_.clear();
+  if (r.status == ParseStatus::kRequest) {
+    args.swap(args_);  // both vectors keep their capacity: no allocation per request
+    args_.clear();
+  }
   r.consumed = pos;
   return r;
 }

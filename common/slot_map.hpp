@@ -1,15 +1,15 @@
-// SlotMap: values addressed by 64-bit ids, for the broker's parts in flight. An id is
-// (generation << 32 | slot); a slot's generation moves on each time the slot is reused, so a late
-// reply carrying an old id finds nothing. Insert, find and erase are O(1) with no hashing, and no
-// allocation once the table has grown to the peak number in flight (a hash map allocated a node
-// per op). Ids are never 0 and have bit 63 clear. Not thread-safe.
+// SlotMap: values addressed by 64-bit ids (the broker's parts in flight, the frontend's pending
+// ops). An id is (generation << 32 | slot); a slot's generation moves on each time the slot is
+// reused, so a late reply carrying an old id finds nothing. Insert, find and erase are O(1) with no
+// hashing, and no allocation once the table has grown to the peak number in flight (a hash map
+// allocated a node per op). Ids are never 0 and have bit 63 clear. Not thread-safe.
 #pragma once
 #include <algorithm>
 #include <cstdint>
 #include <utility>
 #include <vector>
 
-namespace clossyne::broker {
+namespace clossyne {
 
 template <typename T>
 class SlotMap {
@@ -90,4 +90,4 @@ class SlotMap {
   uint32_t first_generation_ = 0;
 };
 
-}  // namespace clossyne::broker
+}  // namespace clossyne

@@ -3,9 +3,9 @@
 #include <random>
 #include <string>
 
-#include "broker/slot_map.hpp"
+#include "common/slot_map.hpp"
 
-using clossyne::broker::SlotMap;
+using clossyne::SlotMap;
 
 TEST_CASE("slot map ids find their value until erased, and never again after reuse") {
   SlotMap<std::string> m;
