@@ -34,12 +34,20 @@ uint32_t Treap::index_find(std::string_view key, uint64_t hash) const {
 
 void Treap::prefetch(uint64_t hash, int step) const {
   if (index_.empty()) return;
-  const uint64_t* slot = &index_[tag_of(hash) & (index_.size() - 1)];
-  if (step == 0) return __builtin_prefetch(slot);
-  if (*slot == 0 || tag_of(*slot) != tag_of(hash)) return;  // absent, or further along the run
-  const Node& node = nodes_[node_of(*slot)];
-  if (step == 1) return __builtin_prefetch(&node);
-  if (node.kv != nullptr) __builtin_prefetch(node.kv);
+  const std::size_t mask = index_.size() - 1;
+  const uint32_t tag = tag_of(hash);
+  if (step == 0) return __builtin_prefetch(&index_[tag & mask]);
+  // The first slot of the probe run with the key's tag (a few slots at most, usually the home
+  // slot): its node is almost surely the key's.
+  constexpr int kMaxProbes = 8;
+  std::size_t i = tag & mask;
+  for (int probe = 0; probe < kMaxProbes && index_[i] != 0; ++probe, i = (i + 1) & mask) {
+    if (tag_of(index_[i]) != tag) continue;
+    const Node& node = nodes_[node_of(index_[i])];
+    if (step == 1) return __builtin_prefetch(&node);
+    if (node.kv != nullptr) __builtin_prefetch(node.kv);
+    return;
+  }
 }
 
 void Treap::index_insert(uint32_t n) {
