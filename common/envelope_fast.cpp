@@ -55,14 +55,23 @@ bool fast_op_field(MsgpackReader& r, std::string_view k, Op& op, int depth) {
   return false;  // keys, pairs, shards, worker, unknown fields: the full decoder
 }
 
-bool fast_op(MsgpackReader& r, Op& op, int depth) {
+// Reads a map whose keys are strings, handing each field to field(r, name).
+template <typename Fn>
+bool read_fields(MsgpackReader& r, Fn field) {
   uint32_t n = 0;
   if (!r.map(n)) return false;
   for (uint32_t i = 0; i < n; ++i) {
     std::string_view k;
-    if (!r.bytes(k) || !fast_op_field(r, k, op, depth)) return false;
+    if (!r.bytes(k) || !field(r, k)) return false;
   }
-  return op.version == proto::kVersion && !op.op.empty();
+  return true;
+}
+
+bool fast_op(MsgpackReader& r, Op& op, int depth) {
+  auto field = [&](MsgpackReader& in, std::string_view k) {
+    return fast_op_field(in, k, op, depth);
+  };
+  return read_fields(r, field) && op.version == proto::kVersion && !op.op.empty();
 }
 
 bool fast_reply(MsgpackReader& r, Reply& reply, int depth);
@@ -94,13 +103,10 @@ bool fast_reply_field(MsgpackReader& r, std::string_view k, Reply& reply, int de
 }
 
 bool fast_reply(MsgpackReader& r, Reply& reply, int depth) {
-  uint32_t n = 0;
-  if (!r.map(n)) return false;
-  for (uint32_t i = 0; i < n; ++i) {
-    std::string_view k;
-    if (!r.bytes(k) || !fast_reply_field(r, k, reply, depth)) return false;
-  }
-  return true;
+  auto field = [&](MsgpackReader& in, std::string_view k) {
+    return fast_reply_field(in, k, reply, depth);
+  };
+  return read_fields(r, field);
 }
 
 }  // namespace

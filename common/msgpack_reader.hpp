@@ -15,23 +15,8 @@ class MsgpackReader {
 
   std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
 
-  bool map(uint32_t& n) {
-    if (p_ >= end_) return false;
-    const uint8_t b = byte();
-    if ((b & 0xf0) == 0x80) return advance(1), n = b & 0x0f, true;
-    if (b == 0xde) return length(2, n);
-    if (b == 0xdf) return length(4, n);
-    return false;
-  }
-
-  bool array(uint32_t& n) {
-    if (p_ >= end_) return false;
-    const uint8_t b = byte();
-    if ((b & 0xf0) == 0x90) return advance(1), n = b & 0x0f, true;
-    if (b == 0xdc) return length(2, n);
-    if (b == 0xdd) return length(4, n);
-    return false;
-  }
+  bool map(uint32_t& n) { return header(0x80, 0xde, 0xdf, n); }
+  bool array(uint32_t& n) { return header(0x90, 0xdc, 0xdd, n); }
 
   // A str or bin; the view points into the input.
   bool bytes(std::string_view& out) {
@@ -108,6 +93,16 @@ class MsgpackReader {
     if (!big_endian(width, v)) return false;
     n = static_cast<uint32_t>(v);
     return true;
+  }
+
+  // A map or array header: the fix form (4-bit count in the type byte), 16- or 32-bit count.
+  bool header(uint8_t fix, uint8_t with16, uint8_t with32, uint32_t& n) {
+    if (p_ >= end_) return false;
+    const uint8_t b = byte();
+    if ((b & 0xf0) == fix) return advance(1), n = b & 0x0f, true;
+    if (b == with16) return length(2, n);
+    if (b == with32) return length(4, n);
+    return false;
   }
 
   // Reads any integer: into `u` (unsigned_ = true) or `i` (unsigned_ = false).
