@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# Builds the request-parser fuzz target (fuzz/request_parser_fuzz.cpp) with clang, libFuzzer,
-# AddressSanitizer and UndefinedBehaviorSanitizer, and runs it for a bounded time over the seed
-# corpus in fuzz/corpus (read only) plus a scratch corpus in the build directory.
+# Builds a fuzz target with clang, libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer, and
+# runs it for a bounded time over its seed corpus (read only) plus a scratch corpus in the build
+# directory. Targets:
+#   request_parser  the frontend's request parser (fuzz/request_parser_fuzz.cpp, fuzz/corpus)
+#   envelope        envelope decoding, fast path against the full decoder (fuzz/envelope_fuzz.cpp,
+#                   fuzz/envelope_corpus)
 # Needs clang and libFuzzer (Debian: clang libfuzzer-14-dev; scripts/deps.sh installs them).
-#   fuzz/run.sh [SECONDS=60] [BUILD_DIR=build-fuzz]
+#   fuzz/run.sh [SECONDS=60] [BUILD_DIR=build-fuzz] [TARGET=request_parser]
 # Exits non-zero when the fuzzer finds a crash, a leak or a broken invariant; the input that
-# triggered it is saved as BUILD_DIR/crash-* (replay: BUILD_DIR/request_parser_fuzz FILE).
+# triggered it is saved as BUILD_DIR/crash-* (replay: BUILD_DIR/TARGET_fuzz FILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
 OUT=${2:-build-fuzz}
+TARGET=${3:-request_parser}
 CXX=${FUZZ_CXX:-clang++}
-mkdir -p "$OUT/corpus"
-"$CXX" -std=c++20 -O1 -g -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. \
-  fuzz/request_parser_fuzz.cpp frontend/request_parser.cpp frontend/resp_parser.cpp \
-  frontend/inline_split.cpp frontend/glob_match.cpp -o "$OUT/request_parser_fuzz"
-exec "$OUT/request_parser_fuzz" -max_total_time="$SECONDS_TO_RUN" -max_len=8192 -timeout=10 \
-  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$OUT/" "$OUT/corpus" fuzz/corpus
+FLAGS=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
+  -fno-sanitize-recover=undefined -I.)
+case $TARGET in
+  request_parser)
+    SOURCES=(fuzz/request_parser_fuzz.cpp frontend/request_parser.cpp frontend/resp_parser.cpp
+      frontend/inline_split.cpp frontend/glob_match.cpp)
+    SEEDS=fuzz/corpus ;;
+  envelope)
+    SOURCES=(fuzz/envelope_fuzz.cpp common/envelope.cpp common/envelope_fast.cpp)
+    SEEDS=fuzz/envelope_corpus ;;
+  *) echo "unknown fuzz target '$TARGET'" >&2; exit 2 ;;
+esac
+mkdir -p "$OUT/corpus-$TARGET"
+"$CXX" "${FLAGS[@]}" "${SOURCES[@]}" -o "$OUT/${TARGET}_fuzz"
+exec "$OUT/${TARGET}_fuzz" -max_total_time="$SECONDS_TO_RUN" -max_len=8192 -timeout=10 \
+  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$OUT/" "$OUT/corpus-$TARGET" "$SEEDS"
