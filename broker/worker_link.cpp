@@ -164,8 +164,8 @@ void Broker::housekeeping() {
   release_idle_memory();
 }
 
-// After a burst (a bulk load pipelines a million requests) the tables keep their peak bucket
-// arrays and malloc keeps freed pages; give both back once nothing is in flight.
+// After a burst (a bulk load pipelines a million requests) the tables keep their peak size and
+// malloc keeps freed pages; give both back once nothing is in flight.
 void Broker::release_idle_memory() {
   const int64_t now = now_ms();
   if (now < next_trim_ms_ || !requests_.empty() || !parts_.empty()) return;

@@ -22,7 +22,8 @@ std::optional<RoutedMessage> recv_routed(zmq::socket_t& router);
 bool send_routed(zmq::socket_t& router, const std::string& identity, bool delimiter,
                  std::string body);
 
-// A message that takes `body` over instead of copying it (ZeroMQ frees it once sent).
+// A message that takes `body` over instead of copying it (ZeroMQ frees it once sent); bodies under
+// 256 bytes are copied, as ZeroMQ would copy them anyway.
 zmq::message_t owned_message(std::string body);
 
 }  // namespace clossyne
