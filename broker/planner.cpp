@@ -67,12 +67,8 @@ void plan_rng(const Op& o, const ShardMap& map, Plan& p) {
 
 Plan plan(const Op& o, const ShardMap& map) {
   Op copy = o;
-  return plan_taking(copy, map);
-}
-
-Plan plan_taking(Op& o, const ShardMap& map) {
   Plan p;
-  plan_into(o, map, p);
+  plan_into(copy, map, p);
   return p;
 }
 

@@ -23,11 +23,9 @@ struct Plan {
 
 // REQUIRES: !map.empty().
 Plan plan(const Op& op, const ShardMap& map);
-// The same, taking the keys and values out of `op` instead of copying them (its name, id and
-// limit stay).
-Plan plan_taking(Op& op, const ShardMap& map);
-// plan_taking() into an existing plan: appends `op`'s parts to plan.parts (a batch's ops share
-// one vector) and sets or clears plan.immediate.
+// plan() into an existing plan, taking the keys and values out of `op` instead of copying them (its
+// name, id and limit stay): appends `op`'s parts to plan.parts (a batch's ops share one vector) and
+// sets or clears plan.immediate.
 void plan_into(Op& op, const ShardMap& map, Plan& plan);
 
 // Re-plans a shard-local sub-op against the current map after its shard split or moved: a

@@ -22,20 +22,22 @@ def _make(tmp_path_factory, name, **kw) -> Cluster:
     return c
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    c = _make(tmp_path_factory, "cluster")
+def _running(tmp_path_factory, name):
+    """A cluster for the length of a fixture, stopped afterwards."""
+    c = _make(tmp_path_factory, name)
     yield c
     c.stop()
     _active.remove(c)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    yield from _running(tmp_path_factory, "cluster")
 
 
 @pytest.fixture
 def fresh_cluster(tmp_path_factory):
-    c = _make(tmp_path_factory, "fresh")
-    yield c
-    c.stop()
-    _active.remove(c)
+    yield from _running(tmp_path_factory, "fresh")
 
 
 @pytest.fixture

@@ -154,7 +154,8 @@ TEST_CASE("planning can take the keys and values out of the op instead of copyin
   auto map = two_shards();
   Op o = make("mset");
   o.pairs = {{"a", std::string(100, 'x')}, {"z", "2"}};
-  Plan p = plan_taking(o, map);
+  Plan p;
+  plan_into(o, map, p);
   REQUIRE(p.parts.size() == 2);
   CHECK(*p.parts[0].op.key == "a");
   CHECK(*p.parts[0].op.value == std::string(100, 'x'));

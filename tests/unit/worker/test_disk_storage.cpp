@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "shard_infos.hpp"
 #include "common/clock.hpp"
 #include "temp_dir.hpp"
 #include "worker/data_dir.hpp"
@@ -33,13 +34,7 @@ namespace {
 
 ShardInfo shard_info(uint32_t id, std::string lo, std::optional<std::string> hi, uint64_t epoch = 1,
                      uint64_t seed = 4242) {
-  ShardInfo s;
-  s.id = id;
-  s.lo = std::move(lo);
-  s.hi = std::move(hi);
-  s.epoch = epoch;
-  s.seed = seed;
-  return s;
+  return testing::make_shard_info(id, std::move(lo), std::move(hi), epoch, seed);
 }
 
 std::vector<ShardInfo> two_shards(uint64_t epoch = 1) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "shard_infos.hpp"
 #include "temp_dir.hpp"
 #include "worker/data_dir.hpp"
 #include "worker/disk_storage.hpp"
@@ -26,14 +27,7 @@ constexpr uint64_t kSeed = 991;
 
 ShardInfo shard_info(uint32_t id, std::string lo, std::optional<std::string> hi, uint64_t epoch = 1,
                      bool importing = false) {
-  ShardInfo s;
-  s.id = id;
-  s.lo = std::move(lo);
-  s.hi = std::move(hi);
-  s.epoch = epoch;
-  s.seed = kSeed;
-  s.importing = importing;
-  return s;
+  return testing::make_shard_info(id, std::move(lo), std::move(hi), epoch, kSeed, importing);
 }
 
 uint64_t next_id() {

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "shard_infos.hpp"
 #include "worker/shard.hpp"
 #include "worker/shard_table.hpp"
 
@@ -10,13 +11,7 @@ namespace {
 
 ShardInfo shard_info(uint32_t id, std::string lo, std::optional<std::string> hi,
                      uint64_t epoch = 1) {
-  ShardInfo s;
-  s.id = id;
-  s.lo = std::move(lo);
-  s.hi = std::move(hi);
-  s.epoch = epoch;
-  s.seed = 77;
-  return s;
+  return testing::make_shard_info(id, std::move(lo), std::move(hi), epoch, 77);
 }
 
 Op sub_op(std::string op, std::optional<std::string> key = std::nullopt,

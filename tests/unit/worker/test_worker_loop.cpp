@@ -8,6 +8,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "shard_infos.hpp"
 #include "common/clock.hpp"
 #include "common/envelope.hpp"
 #include "common/protocol.hpp"
@@ -25,13 +26,7 @@ std::string fresh_endpoint() {
 }
 
 ShardInfo shard_info(uint32_t id, std::string lo, std::optional<std::string> hi, uint64_t epoch) {
-  ShardInfo s;
-  s.id = id;
-  s.lo = std::move(lo);
-  s.hi = std::move(hi);
-  s.epoch = epoch;
-  s.seed = 5;
-  return s;
+  return testing::make_shard_info(id, std::move(lo), std::move(hi), epoch, 5);
 }
 
 Op routed(uint64_t id, std::string op, uint32_t shard, uint64_t epoch, std::string key,
@@ -87,6 +82,14 @@ class Harness {
     }
     return std::nullopt;
   }
+  // Asks the worker to register again and returns its registration.
+  std::optional<Reply> reregister() {
+    Op rereg;
+    rereg.op = "reregister";
+    send(rereg);
+    return expect_op("register");
+  }
+
   std::optional<Reply> expect_op(std::string_view op) {
     return expect([op](const Reply& r) { return r.op == op; });
   }
@@ -147,10 +150,7 @@ TEST_CASE("worker: takes an assignment and answers a batch in order") {
   CHECK(r->replies[6].n == 0);
 
   // A re-registration reports the shards now held, with their key counts.
-  Op rereg;
-  rereg.op = "reregister";
-  h.send(rereg);
-  auto reg = h.expect_op("register");
+  auto reg = h.reregister();
   REQUIRE(reg.has_value());
   REQUIRE(reg->shards.size() == 2);
   CHECK(reg->shards[0].id == 1);
@@ -260,10 +260,7 @@ TEST_CASE("worker: heartbeats carry the held shards' sizes, never an importing s
   CHECK(beat->shards[0].keys == 2);
   CHECK(beat->shards[0].bytes > 0);
   // Nor in a registration.
-  Op rereg;
-  rereg.op = "reregister";
-  h.send(rereg);
-  auto reg = h.expect_op("register");
+  auto reg = h.reregister();
   REQUIRE(reg.has_value());
   REQUIRE(reg->shards.size() == 1);
   CHECK(reg->shards[0].id == 1);
