@@ -8,7 +8,8 @@ CLOSSYNE_PACKAGES=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libspdlog-dev libcli11-dev libxxhash-dev nlohmann-json3-dev catch2
   python3 python3-zmq python3-msgpack python3-redis python3-pytest
   redis-tools redis-server netcat-openbsd
-  clang libclang-rt-14-dev libfuzzer-14-dev  # fuzz/run.sh only (the parser fuzz target)
+  clang libclang-rt-14-dev libfuzzer-14-dev  # the fuzz targets (fuzz/run.sh and their corpus replay)
+  clang-format                               # scripts/format-check (Debian 12: clang-format 14)
 )
 
 missing=()
