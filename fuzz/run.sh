@@ -7,8 +7,12 @@
 #                   fuzz/envelope_corpus)
 # Needs clang and libFuzzer (Debian: clang libfuzzer-14-dev; scripts/deps.sh installs them).
 #   fuzz/run.sh [SECONDS=60] [BUILD_DIR=build-fuzz] [TARGET=request_parser]
-# Exits non-zero when the fuzzer finds a crash, a leak or a broken invariant; the input that
-# triggered it is saved as BUILD_DIR/crash-* (replay: BUILD_DIR/TARGET_fuzz FILE).
+#   fuzz/run.sh replay [BUILD_DIR=build-fuzz] [TARGET=request_parser]
+# The first form fuzzes for a time. Its exit is non-zero when the fuzzer finds a crash, a leak or a
+# broken invariant; the input that triggered it is saved as BUILD_DIR/crash-* (replay:
+# BUILD_DIR/TARGET_fuzz FILE; add it to the seed corpus once fixed).
+# The second form, which ctest runs, fuzzes nothing: it runs the target once on each file of the
+# seed corpus, the same inputs every time, and fails if any of them crashes or breaks an invariant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
@@ -29,5 +33,15 @@ case $TARGET in
 esac
 mkdir -p "$OUT/corpus-$TARGET"
 "$CXX" "${FLAGS[@]}" "${SOURCES[@]}" -o "$OUT/${TARGET}_fuzz"
+if [[ $SECONDS_TO_RUN == replay ]]; then
+  # libFuzzer given files (not folders) runs each once and exits; with none it would fuzz forever.
+  mapfile -d '' inputs < <(find "$SEEDS" -type f -print0 | sort -z)
+  if ((${#inputs[@]} == 0)); then
+    echo "fuzz/run.sh: no seed inputs in $SEEDS" >&2
+    exit 1
+  fi
+  echo "replaying ${#inputs[@]} seed inputs of $SEEDS through ${TARGET}_fuzz"
+  exec "$OUT/${TARGET}_fuzz" -timeout=10 -rss_limit_mb=2048 "${inputs[@]}"
+fi
 exec "$OUT/${TARGET}_fuzz" -max_total_time="$SECONDS_TO_RUN" -max_len=8192 -timeout=10 \
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$OUT/" "$OUT/corpus-$TARGET" "$SEEDS"
