@@ -91,29 +91,43 @@ void DiskStorage::record_join(const ShardInfo& whole, const std::vector<uint32_t
 
 Status DiskStorage::commit(bool force_sync) {
   const bool sync = force_sync || opts_.fsync == FsyncMode::kAlways;
+  if (!failure_.empty()) {
+    // Fail-stopped. A turn that wrote nothing depends on no sync (its reads stand).
+    if (!log_.has_pending() && !force_sync) return Status::Ok();
+    log_.discard();
+    return Status::Error(failure_);
+  }
   if (!log_.has_pending() && !sync) return Status::Ok();
   Status st = log_.commit(sync);
-  if (!st.ok()) {
-    report("cannot append to " + log_.path(), st);
-  } else if (sync) {
-    last_sync_ms_ = now_ms();
+  if (st.ok()) {
+    if (sync) last_sync_ms_ = now_ms();
+    return st;
   }
+  if (log_.sync_failed()) {
+    fail_stop("fsync of " + log_.path() + " failed: " + st.message());
+    return Status::Error(failure_);
+  }
+  report("cannot append to " + log_.path(), st);
   return st;
 }
 
 void DiskStorage::tick(int64_t now, const ShardTable& table) {
+  if (!failure_.empty()) return;  // fail-stopped: the files are left as they are until restart
   if (child_ > 0) poll_child(now);
   if (opts_.fsync == FsyncMode::kEverySec && log_.unsynced() &&
       now - last_sync_ms_ >= kSyncEveryMs) {
     last_sync_ms_ = now;
-    if (Status st = log_.sync(); !st.ok()) report("cannot fsync " + log_.path(), st);
+    if (Status st = log_.sync(); !st.ok()) {
+      fail_stop("periodic fsync of " + log_.path() + " failed: " + st.message());
+      return;
+    }
   }
   if (child_ <= 0 && now >= next_compaction_ms_ && !log_.has_pending() &&
       log_bytes() >= compact_threshold()) {
     if (opts_.background) {
       start_background_compaction(table, now);
     } else if (Status st = compact(table); !st.ok()) {
-      report("compaction failed", st);
+      if (failure_.empty()) report("compaction failed", st);
       next_compaction_ms_ = now + kCompactionRetryMs;
     }
   }
@@ -126,8 +140,10 @@ uint64_t DiskStorage::compact_threshold() const {
 // Step 1: the current segment is made durable and closed, appends go to a new one from here, so
 // the snapshot of this moment plus the new segment is the whole state.
 Status DiskStorage::open_next_segment() {
-  if (Status st = log_.sync(); !st.ok())
+  if (Status st = log_.sync(); !st.ok()) {
+    if (log_.sync_failed()) fail_stop("fsync of " + log_.path() + " failed: " + st.message());
     return Status::Error("cannot fsync " + log_.path() + ": " + st.message());
+  }
   const uint64_t next = gen_ + 1;
   LogWriter fresh;
   if (Status st = LogWriter::create(log_path(opts_.dir, next), fresh); !st.ok())
@@ -170,6 +186,7 @@ Status DiskStorage::install_snapshot(uint64_t gen) {
 }
 
 Status DiskStorage::compact(const ShardTable& table, CompactStop stop) {
+  if (!failure_.empty()) return Status::Error(failure_);
   if (log_.has_pending()) return Status::Error("compaction with uncommitted changes");
   if (Status st = open_next_segment(); !st.ok()) return st;
   if (stop == CompactStop::kAfterNewSegment) return Status::Ok();
@@ -192,7 +209,7 @@ void DiskStorage::start_background_compaction(const ShardTable& table, int64_t n
   spdlog::info("compaction: log is {} bytes (threshold {}); writing a snapshot in the background",
                log_bytes(), compact_threshold());
   if (Status st = open_next_segment(); !st.ok()) {
-    report("compaction failed", st);
+    if (failure_.empty()) report("compaction failed", st);
     next_compaction_ms_ = now + kCompactionRetryMs;
     return;
   }
@@ -245,23 +262,39 @@ void DiskStorage::poll_child(int64_t now) {
   spdlog::info("compaction took {} ms", now - child_started_ms_);
 }
 
-void DiskStorage::abandon_child() {
+void DiskStorage::abandon_child(const char* why) {
   if (child_ <= 0) return;
   ::kill(child_, SIGKILL);
   int status = 0;
   while (::waitpid(child_, &status, 0) < 0 && errno == EINTR) {
   }
   (void)remove_file(temp_snapshot_path(opts_.dir, child_gen_));
-  spdlog::info("compaction abandoned at shutdown; the log keeps everything");
+  spdlog::info("compaction abandoned {}; the log keeps everything", why);
   child_ = -1;
 }
 
 void DiskStorage::close() {
-  abandon_child();
+  abandon_child("at shutdown");
   if (!log_.is_open()) return;
   log_.discard();  // never committed, so never acknowledged (the table has them undone or gone)
-  if (Status st = log_.sync(); !st.ok()) report("cannot fsync " + log_.path(), st);
+  if (failure_.empty()) {
+    if (Status st = log_.sync(); !st.ok()) report("cannot fsync " + log_.path(), st);
+  }
   log_.close();
+}
+
+// Once, at error level: from here on every write is refused, nothing is synced or compacted, and
+// only a restart (recovering from what is on disk) takes writes again.
+void DiskStorage::fail_stop(const std::string& failure) {
+  if (!failure_.empty()) return;
+  failure_ = failure + " (writes refused until restart)";
+  refusal_ = "ERR persistence failure: " + failure_;
+  spdlog::error(
+      "persistence failure: {}. The kernel may have dropped log data it could not write, so a "
+      "later fsync cannot be trusted: every write is refused from now on, reads continue, and "
+      "writes resume only after a restart recovers from what is on disk (docs/DURABILITY.md)",
+      failure);
+  abandon_child("after the failed fsync");
 }
 
 // Error level, at most once a second, with how many were not logged in between.

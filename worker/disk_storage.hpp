@@ -17,8 +17,15 @@
 // persistent tree; fork gives it for the price of the page tables, and the loop only pays for the
 // pages it writes while the child runs.
 //
-// Failures to write or sync are returned by commit() (the writes of that turn are refused) and
-// logged at error level, at most once a second. Not thread-safe: it belongs to the event loop.
+// A failed write of the log (a full disk: ENOSPC, EFBIG) is returned by commit() (the writes of
+// that turn are refused), logged at error level at most once a second, and the next turn tries
+// again. A failed fdatasync of the log (in commit(), in the everysec tick, or before a compaction)
+// is final: Linux may have dropped the pages it could not write and report success on the next
+// fsync, so the storage fail-stops (as LevelDB and Redis do). It logs that once, refuses every
+// later commit (write_refusal()), neither syncs nor compacts any more, and a restart recovers
+// from what is on disk. A failed snapshot (its write or fdatasync) is abandoned: the temp file is
+// removed, the log keeps everything, and a compaction 10 s later writes a new one.
+// Not thread-safe: it belongs to the event loop.
 #pragma once
 #include <sys/types.h>
 
@@ -60,6 +67,7 @@ class DiskStorage final : public Storage {
   void record_join(const ShardInfo& whole, const std::vector<uint32_t>& pieces) override;
   bool has_pending() const override { return log_.has_pending(); }
   Status commit(bool force_sync) override;
+  const std::string& write_refusal() const override { return refusal_; }
 
   void tick(int64_t now_ms, const ShardTable& table) override;
   void close() override;
@@ -80,8 +88,9 @@ class DiskStorage final : public Storage {
   Status install_snapshot(uint64_t gen);
   void start_background_compaction(const ShardTable& table, int64_t now_ms);
   void poll_child(int64_t now_ms);
-  void abandon_child();
+  void abandon_child(const char* why);
   void report(const std::string& what, const Status& st);
+  void fail_stop(const std::string& failure);
 
   DiskOptions opts_;
   DirLock lock_;
@@ -96,6 +105,8 @@ class DiskStorage final : public Storage {
   int64_t next_compaction_ms_ = 0;  // back-off after a failed compaction
   int64_t last_report_ms_ = -1000000;
   uint64_t unreported_ = 0;
+  std::string failure_;  // fail-stopped: what failed ("fsync of ... failed: ..."); else empty
+  std::string refusal_;  // fail-stopped: the reply to every write; else empty
 };
 
 }  // namespace clossyne

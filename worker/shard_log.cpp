@@ -9,6 +9,8 @@
 #include <cstring>
 #include <utility>
 
+#include "worker/data_sync.hpp"
+
 namespace clossyne {
 namespace {
 
@@ -126,7 +128,7 @@ LogWriter& LogWriter::operator=(LogWriter&& other) noexcept {
     pending_ = std::move(other.pending_);
     size_ = other.size_;
     unsynced_ = other.unsynced_;
-    sync_failed_ = other.sync_failed_;
+    sync_error_ = std::move(other.sync_error_);
     needs_truncate_ = other.needs_truncate_;
   }
   return *this;
@@ -168,6 +170,10 @@ Status LogWriter::commit(bool sync_after) {
     pending_.clear();
     return Status::Error("log is closed");
   }
+  if (sync_failed()) {
+    pending_.clear();
+    return Status::Error(sync_error_);
+  }
   if (needs_truncate_) {
     if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
       pending_.clear();
@@ -175,38 +181,36 @@ Status LogWriter::commit(bool sync_after) {
     }
     needs_truncate_ = false;
   }
-  if (sync_failed_) {
-    if (Status st = sync(); !st.ok()) {
-      pending_.clear();
-      return st;
-    }
-  }
   if (pending_.empty()) return sync_after ? sync() : Status::Ok();
 
   Status st = write_all(fd_, pending_, size_);
-  if (st.ok() && sync_after && ::fdatasync(fd_) != 0) st = Status::Error(errno_text(errno));
+  if (st.ok() && sync_after && data_sync(fd_, SyncTarget::kLog) != 0) {
+    sync_error_ = errno_text(errno);
+    st = Status::Error(sync_error_);
+  }
   const uint64_t written = pending_.size();
   pending_.clear();
   if (!st.ok()) {
-    // Whatever reached the file is cut off, so the next record follows the last good one.
+    // Whatever reached the file is cut off, so the next record follows the last good one (after
+    // a failed write), and a restarted process does not replay records that were refused (after
+    // a failed sync).
     if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) needs_truncate_ = true;
     return st;
   }
   size_ += written;
   unsynced_ = !sync_after;
-  if (sync_after) sync_failed_ = false;
   return Status::Ok();
 }
 
 Status LogWriter::sync() {
   if (fd_ < 0) return Status::Error("log is closed");
-  if (!unsynced_ && !sync_failed_) return Status::Ok();
-  if (::fdatasync(fd_) != 0) {
-    sync_failed_ = true;
-    return Status::Error(errno_text(errno));
+  if (sync_failed()) return Status::Error(sync_error_);
+  if (!unsynced_) return Status::Ok();
+  if (data_sync(fd_, SyncTarget::kLog) != 0) {
+    sync_error_ = errno_text(errno);
+    return Status::Error(sync_error_);
   }
   unsynced_ = false;
-  sync_failed_ = false;
   return Status::Ok();
 }
 

@@ -5,7 +5,11 @@
 // LogWriter batches records in memory and commit() writes them with one pwrite (and one fdatasync
 // when asked): that is the group commit. A commit is all or nothing: when the write or the sync
 // fails, the file is truncated back to where it was and the error names the cause (strerror), so
-// a later commit never lands after a half-written record. Not thread-safe; one owner.
+// a later commit never lands after a half-written record. A failed write may be retried by the
+// next commit; a failed fdatasync is final (sync_failed(): after it, the kernel may have dropped
+// pages it could not write and report success on the next sync, so nothing written before it can
+// be trusted to be durable): every later commit and sync fails with its error. Not thread-safe;
+// one owner.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -42,9 +46,10 @@ class LogWriter {
   // Writes the pending records (then fdatasyncs when `sync`). The pending buffer is empty after,
   // whatever the outcome. On failure the message is strerror of the cause.
   Status commit(bool sync);
-  // fdatasyncs what was written since the last sync. After a failure every commit retries the
-  // sync first and fails while it fails.
+  // fdatasyncs what was written since the last sync. Once a sync has failed (here or in commit),
+  // it and every commit fail at once with that sync's error, without touching the file.
   Status sync();
+  bool sync_failed() const { return !sync_error_.empty(); }
   bool unsynced() const { return unsynced_; }
   // Bytes committed to the file (magic included).
   uint64_t size() const { return size_; }
@@ -56,7 +61,7 @@ class LogWriter {
   std::string pending_;
   uint64_t size_ = 0;
   bool unsynced_ = false;
-  bool sync_failed_ = false;
+  std::string sync_error_;       // strerror of the failed fdatasync; empty while none failed
   bool needs_truncate_ = false;  // a failed write may have left bytes past size_
 };
 

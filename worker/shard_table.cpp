@@ -40,6 +40,12 @@ bool restarts_import(const ShardInfo& held, const ShardInfo& wanted) {
   return wanted.importing && (!held.importing || held.epoch != wanted.epoch);
 }
 
+// Sub-ops that change what the storage must persist: refused up front once it has fail-stopped.
+bool is_write_op(std::string_view op) {
+  return op == proto::op::kSet || op == proto::op::kDel || op == proto::op::kImport ||
+         op == proto::op::kSplit || op == proto::op::kSync;
+}
+
 // The storage of tables without one: stateless, so one instance serves them all.
 MemoryStorage& memory_storage() {
   static MemoryStorage storage;
@@ -272,6 +278,9 @@ Reply ShardTable::execute(const Op& sub) {
                                     " (have " + std::to_string(shard.info().epoch) + ")");
   }
   spdlog::debug("shard {}: {} id {}", *sub.shard, sub.op, sub.id);
+  if (const std::string& refusal = storage_->write_refusal();
+      !refusal.empty() && is_write_op(sub.op))
+    return Reply::Error(sub.id, refusal);  // nothing is applied, so reads never see it
   if (sub.op == proto::op::kImport) return run_import(sub, shard);
   if (sub.op == proto::op::kSync) {
     sync_wanted_ = true;  // the loop answers after the turn's commit, fsynced

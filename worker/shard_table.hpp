@@ -16,6 +16,9 @@
 // With a persistent Storage every change is recorded as it is made (data changes by the shards,
 // shard changes by assign()); commit() makes the recorded changes durable or, when that fails,
 // undoes them in memory, so what the table holds is always what the log holds once a turn ends.
+// Once the storage has fail-stopped (a failed fsync: Storage::write_refusal()), every write
+// sub-op (set, del, import, split, sync) is answered with its refusal and changes nothing; reads
+// go on.
 // Not thread-safe: it belongs to the worker's event loop.
 #pragma once
 #include <cstdint>

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "worker/data_sync.hpp"
 #include "worker/log_record.hpp"
 #include "worker/shard_table.hpp"
 
@@ -69,7 +70,7 @@ Status write_snapshot(const std::string& path, const ShardTable& table, uint64_t
   append_end_record(out.buf(), records);
   out.flush();
   int err = out.error();
-  if (err == 0 && ::fdatasync(fd) != 0) err = errno;
+  if (err == 0 && data_sync(fd, SyncTarget::kSnapshot) != 0) err = errno;
   ::close(fd);
   if (err != 0) return Status::Error("cannot write " + path + ": " + std::strerror(err));
   if (bytes) *bytes = out.written();

@@ -17,7 +17,9 @@ namespace clossyne {
 class ShardTable;
 
 // Creates (or truncates) `path`, writes the snapshot and fdatasyncs it. The caller renames it into
-// place and syncs the directory. *bytes gets the file size.
+// place and syncs the directory. *bytes gets the file size. After an error (a failed write or
+// fdatasync) the file is worthless: the caller removes it and never renames it into place; a later
+// compaction writes a new one from scratch, so a failed snapshot sync is never "retried".
 Status write_snapshot(const std::string& path, const ShardTable& table, uint64_t* bytes);
 
 }  // namespace clossyne

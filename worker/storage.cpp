@@ -21,4 +21,9 @@ std::string_view fsync_mode_name(FsyncMode mode) {
   return "?";
 }
 
+const std::string& Storage::write_refusal() const {
+  static const std::string kNone;
+  return kNone;
+}
+
 }  // namespace clossyne

@@ -2,12 +2,17 @@
 // Shards report every change (record_*), the worker loop commits them once per loop turn (group
 // commit) before it answers, and rolls the table back when the commit fails.
 //
+// Fail-stop: once a sync of the log has failed, the storage refuses every write until the process
+// restarts (write_refusal()); the table refuses write ops up front and the loop answers them with
+// that error.
+//
 // Two implementations: MemoryStorage (no --data-dir: nothing is kept) and DiskStorage
 // (worker/disk_storage.hpp: a checksummed log plus snapshots). Not thread-safe: a storage
 // belongs to the worker's event loop.
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -52,6 +57,10 @@ class Storage {
   // whatever the mode). All or nothing: on failure none of them is in the log and the message is
   // the cause (strerror).
   virtual Status commit(bool force_sync) = 0;
+  // Empty while writes are taken. Once a sync of the log has failed: the reply every write gets
+  // from then on ("ERR persistence failure: ... (writes refused until restart)"), until the
+  // process restarts and recovers from what is on disk.
+  virtual const std::string& write_refusal() const;
 
   // Loop housekeeping between turns: the once-a-second fsync and background compaction.
   virtual void tick(int64_t now_ms, const ShardTable& table) = 0;

@@ -153,11 +153,20 @@ void Worker::hold(Reply reply, const Op& op) {
 void Worker::commit_turn() {
   if (held_.empty() && !shards_.has_uncommitted()) return;
   if (Status st = shards_.commit(); !st.ok()) {
-    const std::string msg = persistence_error(st);
+    // The turn's changes are undone: its writes fail, and so does every reply after the first of
+    // them, which may have seen a change that is gone (reads before it saw committed data).
+    const std::string& refusal = storage_->write_refusal();  // set when the fsync failed
+    const std::string msg = refusal.empty() ? persistence_error(st) : refusal;
+    bool after_write = false;
     for (Held& h : held_) {
-      for (std::size_t i : h.writes) {
+      const std::size_t n = h.reply.is_batch ? h.reply.replies.size() : 1;
+      auto w = h.writes.begin();
+      for (std::size_t i = 0; i < n; ++i) {
+        const bool write = w != h.writes.end() && *w == i;
+        if (write) ++w;
+        after_write = after_write || write;
         Reply& r = h.reply.is_batch ? h.reply.replies[i] : h.reply;
-        r = Reply::Error(r.id, msg);
+        if (after_write && r.ok) r = Reply::Error(r.id, msg);
       }
     }
   }

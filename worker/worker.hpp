@@ -10,9 +10,12 @@
 //
 // Durability: every message received in one loop turn is applied, then the Storage commits the
 // turn's changes once (one fsync with --fsync always: group commit), and only then are the
-// replies sent. When the commit fails, the turn's changes are undone and its writes are answered
-// "ERR persistence failure: ..."; reads go on. An assign is persisted before it is applied; when
-// that fails the worker keeps its shards and asks again (re-registers) every heartbeat.
+// replies sent. When the commit fails, the turn's changes are undone and its writes (and every
+// reply after the first of them in the turn, which may have seen an undone change) are answered
+// "ERR persistence failure: ..."; reads go on. After a failed fsync the storage refuses every
+// later write until a restart (docs/DURABILITY.md); the loop keeps serving reads and heartbeats.
+// An assign is persisted before it is applied; when that fails the worker keeps its shards and
+// asks again (re-registers) every heartbeat.
 //
 // run() blocks until stop(); stop() is safe from another thread or a signal handler.
 #pragma once
