@@ -270,7 +270,7 @@ TEST_CASE("fsync failure: the fsync before a compaction fail-stops too") {
   CHECK(n.get("a") == "acked");
 }
 
-TEST_CASE("a failed write of the log (full disk) is still retried; it does not fail-stop") {
+TEST_CASE("a failed write of the log (full disk) is still retried, it does not fail-stop") {
   TempDir dir;
   {
     Node n(dir.path(), FsyncMode::kAlways);
@@ -299,7 +299,7 @@ TEST_CASE("a failed write of the log (full disk) is still retried; it does not f
   CHECK(recovered(dir.path()) == std::map<std::string, std::string>{{"a", "room again"}});
 }
 
-TEST_CASE("a failed snapshot fsync abandons the snapshot; the log keeps everything") {
+TEST_CASE("a failed snapshot fsync abandons the snapshot, the log keeps everything") {
   TempDir dir;
   {
     Node n(dir.path(), FsyncMode::kAlways);
