@@ -40,15 +40,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster import REPO, Cluster, RawConn, RespError, binary  # noqa: E402
 
 CHECKER_SRC = REPO / "tests" / "linearizability"
-KEYS = ["b-key", "h-key", "j-key", "q-key", "s-key", "x-key"]
+KEYS = ["b-key", "d-key", "h-key", "j-key", "l-key", "n-key", "q-key", "s-key", "v-key", "x-key"]
 SPLIT_POINTS = "g,p"          # three shards to start with: [,g) [g,p) [p,)
-FAULT_KINDS = ["kill-worker", "kill-broker", "move", "split", "move-kill"]
+FAULT_KINDS = ["kill-worker", "kill-broker", "kill-broker-late-worker", "move", "split", "move-kill"]
 REQUEST_TIMEOUT_MS = 4000     # frontend --request-timeout-ms
 BROKER_OP_TIMEOUT_MS = 4000   # broker --op-timeout-ms
 CLIENT_TIMEOUT_S = 6.0        # a client's socket deadline per operation (above both)
 ADMIN_WAIT_S = 15             # clossyne-admin --wait for a move or a split
 ADMIN_TIMEOUT_S = 25.0        # and the subprocess timeout around it
 HEAL_TIMEOUT_S = 40.0         # after the faults, every key must serve again within this
+# Error replies that promise the operation had no effect (it never reached a worker): the frontend
+# could not hand it to the broker (a non-blocking send that failed), or the broker refused it before
+# planning it. A write answered so is dropped like a failed read, not left indeterminate. Any other
+# error or a timeout leaves a write indeterminate.
+REFUSED = ("ERR cluster unavailable: no broker connection", "ERR cluster not ready",
+           "ERR busy: too many operations in flight")
 
 
 def now_ns() -> int:
@@ -123,6 +129,7 @@ class History:
         self.t0 = now_ns()
         self.ops: list[dict] = []
         self.faults: list[dict] = []
+        self.maps: list[dict] = []   # the shard map (clossyne-admin status) after each fault
         self.lock = threading.Lock()
 
     def t(self, ns: int) -> int:
@@ -131,6 +138,12 @@ class History:
     def add_op(self, rec: dict) -> None:
         with self.lock:
             self.ops.append(rec)
+
+    def add_map(self, st: dict | None) -> None:
+        if st is not None:
+            with self.lock:
+                self.maps.append({"time": self.t(now_ns()), "shards": st["shards"],
+                                  "workers": st["workers"]})
 
     def add_fault(self, kind: str, start: int, detail: str, ok: bool) -> None:
         with self.lock:
@@ -205,7 +218,9 @@ class Client(threading.Thread):
             return False
         ret = now_ns()
         if isinstance(reply, RespError):
-            rec.update({"return": None, "outcome": "error", "error": str(reply)[:200],
+            refused = str(reply).startswith(REFUSED)
+            rec.update({"return": None, "outcome": "refused" if refused else "error",
+                        "error": str(reply)[:200],
                         "failed_at": self.hist.t(ret)})
             self.hist.add_op(rec)
             return False
@@ -290,6 +305,38 @@ class Nemesis:
         self.hist.add_fault("kill-broker", start, f"SIGKILL broker, restarted after {down:.1f}s",
                             True)
 
+    def kill_broker_late_worker(self) -> None:
+        """The broker restarts while one worker is down; that worker registers seconds later
+        (restarted while the broker was down, or after it came back)."""
+        start = now_ns()
+        live = self.running_workers()
+        if not live:
+            self.hist.add_fault("kill-broker-late-worker", start, "no running worker", False)
+            return
+        st = self.c.status()
+        holders = []
+        if st is not None:
+            holders = [s["owner"] for s in st["shards"]
+                       if any(inside(k.encode(), s) for k in KEYS) and s["owner"] in live]
+        wid = self.rng.choice(holders or live)
+        self.c.broker.kill()
+        self.c.kill_worker(wid)
+        early = self.rng.random() < 0.5
+        if early:  # the worker restarts while the broker is still down
+            time.sleep(self.rng.uniform(0.1, 0.5))
+            self.c.start_worker(wid)
+        time.sleep(self.rng.uniform(0.2, 1.0))
+        self.c.start_broker()
+        late = 0.0
+        if not early:
+            late = self.rng.uniform(0.5, 3.0)
+            time.sleep(late)
+            self.c.start_worker(wid)
+        how = ("restarted while the broker was down" if early
+               else f"restarted {late:.1f}s after the broker")
+        self.hist.add_fault("kill-broker-late-worker", start,
+                            f"SIGKILL broker and {wid}; {wid} {how}", True)
+
     def pick_move(self, st: dict) -> tuple[dict, str] | None:
         alive = [w["id"] for w in st["workers"] if w["alive"]]
         ours = [s for s in st["shards"] if any(inside(k.encode(), s) for k in KEYS)]
@@ -356,7 +403,7 @@ class Nemesis:
 
     def run(self, kinds: list[str], duration: float, join_worker: str | None) -> None:
         deadline = time.monotonic() + duration
-        join_at = time.monotonic() + duration * 0.3
+        join_at = time.monotonic() + duration * 0.15
         plan: list[str] = []
         while True:
             pause = self.rng.uniform(0.5, 2.0)
@@ -371,19 +418,26 @@ class Nemesis:
             if not kinds:
                 continue
             if not plan:
-                plan = list(kinds)
+                # Each kind once a round, in a random order; a broker restart with a worker
+                # registering late (the riskiest moment for the map) twice.
+                plan = list(kinds) + [k for k in kinds if k == "kill-broker-late-worker"]
                 self.rng.shuffle(plan)
             kind = plan.pop()
+            if kind == "kill-broker-late-worker" and len(self.c.workers) < 4:
+                kind = "kill-broker"  # a late worker matters once there are more than --min-workers
             if kind == "kill-worker":
                 self.kill_worker()
             elif kind == "kill-broker":
                 self.kill_broker()
+            elif kind == "kill-broker-late-worker":
+                self.kill_broker_late_worker()
             elif kind == "move":
                 self.move()
             elif kind == "move-kill":
                 self.move(kill_during=True)
             elif kind == "split":
                 self.split()
+            self.hist.add_map(self.c.status())
 
     def heal(self) -> None:
         """Every process running again."""
@@ -462,12 +516,15 @@ def main() -> int:
                          "checker)")
     ap.add_argument("--expect-violation", action="store_true",
                     help="succeed only if the checker reports a violation (with injected stale reads)")
-    ap.add_argument("--check-timeout", type=float, default=120.0, help="seconds for the checker")
+    ap.add_argument("--check-timeout", type=float, default=0.0,
+                    help="seconds for the checker (default: 120, or the duration if longer)")
     ap.add_argument("--workdir", help="keep everything here (default: a new directory in /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory on success too")
     args = ap.parse_args()
 
     seed = args.seed or random.SystemRandom().randrange(1, 1 << 31)
+    if args.check_timeout <= 0:
+        args.check_timeout = max(120.0, args.duration)
     faults = [] if args.faults == "none" else [f for f in args.faults.split(",") if f]
     unknown = set(faults) - set(FAULT_KINDS + ["join"])
     if unknown:
@@ -515,7 +572,8 @@ def main() -> int:
                 "stale_reads_injected": sum(cl.stale_injected for cl in clients)}
         with hist.lock:
             ops = sorted(hist.ops, key=lambda r: r["call"])
-            hist_path.write_text(json.dumps({"meta": meta, "faults": hist.faults, "ops": ops}))
+            hist_path.write_text(json.dumps({"meta": meta, "faults": hist.faults, "ops": ops,
+                                             "maps": hist.maps}))
         anomalies = [a for cl in clients for a in cl.anomalies]
         if anomalies:
             print(f"linearizability: {len(anomalies)} unexpected replies, e.g. {anomalies[:5]}")

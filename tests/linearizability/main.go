@@ -8,7 +8,9 @@
 //
 // Times are nanoseconds since the history began. A write (set, del) that failed or timed out is
 // indeterminate: it may have taken effect at any time after its call, so its return time is the end
-// of the history and any result is accepted. A read that failed is dropped (it observed nothing).
+// of the history and any result is accepted. A read that failed is dropped (it observed nothing), and
+// so is a write the driver marks "refused": an error reply that promises the write never reached a
+// worker (the frontend could not hand it to the broker, or the broker refused it before planning).
 //
 // Exit status: 0 linearizable, 1 a violation (described on stdout, and visualized in --html),
 // 2 bad input or usage, 3 the check did not finish within --timeout.
@@ -46,6 +48,7 @@ type record struct {
 	Result  *string `json:"result"`
 	Count   int     `json:"count"`
 	Error   string  `json:"error"`
+	Stale   bool    `json:"injected_stale"`
 }
 
 type history struct {
@@ -77,6 +80,7 @@ type kvState struct {
 type opMeta struct {
 	Index   int
 	Outcome string
+	Stale   bool // a stale read the driver injected (to test this checker)
 }
 
 func short(s string) string {
@@ -158,6 +162,9 @@ var kvModel = porcupine.Model{
 	DescribeState: func(state interface{}) string { return describeState(state.(kvState)) },
 	DescribeOperationMetadata: func(info interface{}) string {
 		if m, ok := info.(opMeta); ok {
+			if m.Stale {
+				return fmt.Sprintf("op #%d (%s, an injected stale read)", m.Index, m.Outcome)
+			}
 			return fmt.Sprintf("op #%d (%s)", m.Index, m.Outcome)
 		}
 		return ""
@@ -165,9 +172,9 @@ var kvModel = porcupine.Model{
 }
 
 type stats struct {
-	total, checked, dropped, indeterminate int
-	byOp                                   map[string]int
-	okByOp                                 map[string]int
+	total, checked, dropped, refused, indeterminate int
+	byOp                                            map[string]int
+	okByOp                                          map[string]int
 }
 
 func ms(t int64) string { return fmt.Sprintf("%.3fs", float64(t)/1e9) }
@@ -241,6 +248,9 @@ func main() {
 		case r.Op == "get":
 			st.dropped++ // a failed read observed nothing
 			continue
+		case r.Outcome == "refused":
+			st.refused++ // a write that certainly had no effect
+			continue
 		default:
 			st.indeterminate++
 			out = kvOutput{Unknown: true}
@@ -252,7 +262,7 @@ func main() {
 		st.checked++
 		perKey[r.Key]++
 		ops = append(ops, porcupine.Operation{ClientId: r.Client, Input: in, Call: r.Call, Output: out,
-			Return: ret, Metadata: opMeta{Index: i, Outcome: r.Outcome}})
+			Return: ret, Metadata: opMeta{Index: i, Outcome: r.Outcome, Stale: r.Stale}})
 	}
 	keys := make([]string, 0, len(perKey))
 	for k := range perKey {
@@ -267,15 +277,21 @@ func main() {
 	fmt.Printf("lincheck: %s\n", flag.Arg(0))
 	fmt.Printf("  history: %.1f s, %d clients, %d operations (set %d, get %d, del %d)\n",
 		float64(end)/1e9, len(clients), st.total, st.byOp["set"], st.byOp["get"], st.byOp["del"])
-	fmt.Printf("  completed: set %d, get %d, del %d; failed writes (indeterminate) %d; failed reads (dropped) %d\n",
-		st.okByOp["set"], st.okByOp["get"], st.okByOp["del"], st.indeterminate, st.dropped)
+	fmt.Printf("  completed: set %d, get %d, del %d; failed writes: indeterminate %d, refused (dropped) %d; "+
+		"failed reads (dropped) %d\n", st.okByOp["set"], st.okByOp["get"], st.okByOp["del"], st.indeterminate,
+		st.refused, st.dropped)
 	var parts []string
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s:%d", k, perKey[k]))
 	}
 	fmt.Printf("  keys checked: %d (%s)\n", len(keys), strings.Join(parts, " "))
 	faultKinds := map[string][2]int{}
+	nFaults := 0
 	for _, f := range h.Faults {
+		if f.Kind == "heal" {
+			continue
+		}
+		nFaults++
 		c := faultKinds[f.Kind]
 		c[0]++
 		if f.Ok {
@@ -295,7 +311,7 @@ func main() {
 	if len(parts) == 0 {
 		parts = append(parts, "none")
 	}
-	fmt.Printf("  faults injected: %d: %s\n", len(h.Faults), strings.Join(parts, ", "))
+	fmt.Printf("  faults injected: %d: %s\n", nFaults, strings.Join(parts, ", "))
 	if v, ok := h.Meta["stale_reads_injected"]; ok {
 		fmt.Printf("  stale reads injected by the driver (a test of this checker): %v\n", v)
 	}
@@ -357,8 +373,12 @@ func opLine(op porcupine.Operation, end int64) string {
 		ret = "end"
 	}
 	_ = end
-	return fmt.Sprintf("#%d client %d [%s, %s] %s", m.Index, op.ClientId, ms(op.Call), ret,
-		kvModel.DescribeOperation(op.Input, op.Output))
+	note := ""
+	if m.Stale {
+		note = "   (an injected stale read)"
+	}
+	return fmt.Sprintf("#%d client %d [%s, %s] %s%s", m.Index, op.ClientId, ms(op.Call), ret,
+		kvModel.DescribeOperation(op.Input, op.Output), note)
 }
 
 // describe prints, for one key, the end of the longest linearizable prefix Porcupine found, the
