@@ -464,10 +464,25 @@ def find_go() -> str:
                      "and /usr/local/go/bin/go); install Go >= 1.21 to build the checker")
 
 
+def go_env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("GOTOOLCHAIN", "local")   # never download another toolchain
+    if not env.get("HOME"):                   # go needs somewhere for its caches
+        env.setdefault("GOCACHE", "/tmp/clossyne-go-cache")
+        env.setdefault("GOPATH", "/tmp/clossyne-gopath")
+    return env
+
+
+def go_test() -> int:
+    """The checker's own unit tests (go test in tests/linearizability)."""
+    r = subprocess.run([find_go(), "test", "-count=1", "-v", "."], cwd=CHECKER_SRC, env=go_env(),
+                       timeout=300)
+    return r.returncode
+
+
 def build_checker(out: Path) -> Path:
     go = find_go()
-    env = dict(os.environ)
-    env.setdefault("GOTOOLCHAIN", "local")
+    env = go_env()
     t = time.monotonic()
     r = subprocess.run([go, "build", "-o", str(out), "."], cwd=CHECKER_SRC, env=env,
                        capture_output=True, timeout=300)
@@ -520,7 +535,11 @@ def main() -> int:
                     help="seconds for the checker (default: 120, or the duration if longer)")
     ap.add_argument("--workdir", help="keep everything here (default: a new directory in /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory on success too")
+    ap.add_argument("--go-test", action="store_true",
+                    help="only run the checker's unit tests (go test) and exit with their status")
     args = ap.parse_args()
+    if args.go_test:
+        return go_test()
 
     seed = args.seed or random.SystemRandom().randrange(1, 1 << 31)
     if args.check_timeout <= 0:
