@@ -41,12 +41,12 @@ std::string peer_address(int fd) {
 
 }  // namespace
 
-Connection::Connection(int fd, uint64_t id, ParserLimits limits)
+Connection::Connection(int fd, uint64_t id, ParserLimits limits, SeedFraming framing)
     : fd_(fd),
       id_(id),
       max_query_bytes_(limits.max_query_bytes),
       last_input_ms_(now_ms()),
-      parser_(limits) {
+      parser_(limits, framing) {
   client_.id = id;
   client_.fd = fd;
   client_.addr = peer_address(fd);
@@ -66,8 +66,10 @@ IoStatus Connection::read_input() {
   if (in_off_ == in_.size()) {
     in_.clear();
     in_off_ = 0;
+    burst_start_ = 0;
   } else if (in_off_ > 0 && in_off_ >= in_.size() / 2) {
     in_.erase(0, in_off_);
+    burst_start_ = burst_start_ > in_off_ ? burst_start_ - in_off_ : 0;
     in_off_ = 0;
   }
   burst_end_ = false;
@@ -75,9 +77,11 @@ IoStatus Connection::read_input() {
   for (std::size_t total = 0; total < kMaxReadPerTurn;) {
     const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n > 0) {
+      if (total == 0) burst_start_ = in_.size();
       in_.append(buf, static_cast<std::size_t>(n));
       total += static_cast<std::size_t>(n);
-      last_input_ms_ = now_ms();
+      last_data_us_ = steady_now_us();
+      last_input_ms_ = last_data_us_ / 1000;  // the same clock as now_ms()
       // A short read drained the socket. When it ends a line, no unterminated request waits on
       // the end of the burst, so the second recv (just to hear EAGAIN) is skipped; epoll is
       // level-triggered, so later bytes still wake the loop. Otherwise the pause must be seen.
@@ -99,8 +103,14 @@ IoStatus Connection::read_input() {
 }
 
 ParseStatus Connection::next_request(Request& out, std::string& error) {
-  if (!can_parse() || in_off_ == in_.size()) return ParseStatus::kNeedMore;
-  ParseResult r = parser_.parse(unparsed(), burst_end_, out);
+  if (!can_parse() || (in_off_ == in_.size() && !parser_.discarding()))
+    return ParseStatus::kNeedMore;
+  InputTiming timing;
+  timing.last_input_us = last_data_us_;
+  timing.drained = burst_end_;
+  timing.eof = read_eof_;
+  timing.one_read = in_off_ >= burst_start_;
+  ParseResult r = parser_.parse(unparsed(), timing, out);
   in_off_ += r.consumed;
   if (r.status == ParseStatus::kNeedMore && unparsed().size() > max_query_bytes_) {
     r.status = ParseStatus::kError;

@@ -23,7 +23,7 @@ enum class IoStatus { kOk, kEof, kError };
 
 class Connection {
  public:
-  Connection(int fd, uint64_t id, ParserLimits limits);
+  Connection(int fd, uint64_t id, ParserLimits limits, SeedFraming framing = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -38,6 +38,10 @@ class Connection {
   // Parses the next buffered request. kError: `error` holds the protocol error; the caller
   // answers it with close_after set.
   ParseStatus next_request(Request& out, std::string& error);
+  // After next_request said kNeedMore: when (steady µs) a buffered seed request with no line
+  // ending is complete if no byte arrives before; 0 when none waits. At that time the caller
+  // reads the socket (read_input) and parses again.
+  int64_t seed_deadline_us() const { return parser_.seed_deadline_us(); }
 
   // A slot answered at once. close_after: close once it is written (nothing after it is read).
   void push_reply(std::string bytes, bool close_after);
@@ -63,6 +67,7 @@ class Connection {
   bool idle_since(int64_t now, int64_t idle_ms) const;
 
   uint32_t registered_events = 0;  // what the Server last told epoll
+  int64_t timer_us = 0;            // the seed deadline the Server has a timer for (0: none)
 
  private:
   struct Slot {
@@ -84,7 +89,9 @@ class Connection {
   ClientState client_;
   std::string in_;
   std::size_t in_off_ = 0;
-  bool burst_end_ = false;  // the last read drained the socket
+  bool burst_end_ = false;       // the last read drained the socket
+  int64_t last_data_us_ = 0;     // steady µs of the last read that brought bytes
+  std::size_t burst_start_ = 0;  // offset in in_ of the first byte of the latest read burst
   bool read_eof_ = false;
   bool stop_parsing_ = false;  // a close_after slot was pushed
   bool close_when_flushed_ = false;

@@ -50,12 +50,28 @@ int parse_options(int argc, char** argv, Options& out) {
   app.add_option("--request-timeout-ms", cfg.request_timeout_ms, "how long a request may wait")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  int64_t seed_pause_ms = cfg.seed.pause_us / 1000;
+  app.add_option("--seed-pause-ms", seed_pause_ms,
+                 "Clossyne dialect: a request sent with no line ending is complete once its client "
+                 "has sent nothing for this long (a line ending always ends a request at once)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{60'000}));
+  app.add_option("--seed-small-pause-us", cfg.seed.small_pause_us,
+                 "Clossyne dialect: the shorter pause that completes a small request (see "
+                 "--seed-small-bytes) that arrived in one piece")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{60'000'000}));
+  app.add_option("--seed-small-bytes", cfg.seed.small_bytes,
+                 "Clossyne dialect: requests up to this size that arrived in one piece wait only "
+                 "--seed-small-pause-us (0: every request waits --seed-pause-ms)")
+      ->capture_default_str();
   app.add_option("--log-level", out.log_level, "trace, debug, info, warn, error");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  cfg.seed.pause_us = seed_pause_ms * 1000;
   if (!split_listen(listen, cfg)) {
     std::fprintf(stderr, "--listen: expected HOST:PORT, got '%s'\n", listen.c_str());
     return 2;

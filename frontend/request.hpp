@@ -31,6 +31,9 @@ struct Request {
   // RESP/inline: {command, arg1, ...}. Seed: {VERB (upper case: SET, GET, DEL, RNG, EXT), rest}.
   std::vector<std::string> args;
   Eol eol = Eol::kNone;  // seed only
+  // Seed only: non-empty when the request was refused whole (too large); nothing of it is run,
+  // and its reply is `-ERR <refused>`.
+  std::string refused;
 };
 
 }  // namespace clossyne::frontend

@@ -1,6 +1,7 @@
 #include "seed_dialect.hpp"
 
 #include "common/protocol.hpp"
+#include "reply_format.hpp"
 
 namespace clossyne::frontend {
 namespace {
@@ -55,6 +56,8 @@ Action seed_rng(std::string& rest, Eol eol) {
 }  // namespace
 
 Action handle_seed_request(Request& req) {
+  if (!req.refused.empty())
+    return Action::local(format_error({ReplyKind::kSeedSet, req.eol}, req.refused));
   const std::string& verb = req.args[0];
   std::string& rest = req.args[1];
   if (verb == "EXT") return Action::local("", /*close_after=*/true);

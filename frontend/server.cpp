@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +27,7 @@ namespace {
 constexpr uint64_t kListenTag = 1;
 constexpr uint64_t kWakeTag = 2;
 constexpr uint64_t kBrokerTag = 3;
+constexpr uint64_t kTimerTag = 4;
 constexpr uint64_t kFirstConnId = 16;
 
 constexpr int kTickMs = 50;  // upper bound on how late a deadline is noticed
@@ -59,7 +61,7 @@ Server::Server(ServerConfig config)
 Server::~Server() {
   conns_.clear();
   link_.reset();
-  for (int fd : {listen_fd_, epoll_fd_, wake_fd_, spare_fd_}) {
+  for (int fd : {listen_fd_, epoll_fd_, wake_fd_, spare_fd_, timer_fd_}) {
     if (fd >= 0) ::close(fd);
   }
 }
@@ -76,8 +78,10 @@ Status Server::start() {
   }
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0 || !add_to_epoll(listen_fd_, kListenTag, EPOLLIN) ||
-      !add_to_epoll(wake_fd_, kWakeTag, EPOLLIN) ||
+  timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || timer_fd_ < 0 ||
+      !add_to_epoll(listen_fd_, kListenTag, EPOLLIN) ||
+      !add_to_epoll(wake_fd_, kWakeTag, EPOLLIN) || !add_to_epoll(timer_fd_, kTimerTag, EPOLLIN) ||
       !add_to_epoll(link_->fd(), kBrokerTag, EPOLLIN)) {
     return Status::Error(std::string("cannot set up epoll: ") + std::strerror(errno));
   }
@@ -154,6 +158,7 @@ void Server::handle_event(uint64_t tag, uint32_t events) {
     return;
   }
   if (tag == kBrokerTag) return;  // polled every turn
+  if (tag == kTimerTag) return on_seed_timer();
   auto it = conns_.find(tag);
   if (it != conns_.end()) on_client_event(*it->second, events);
 }
@@ -179,7 +184,7 @@ void Server::accept_clients() {
       ::close(fd);
       continue;
     }
-    auto conn = std::make_unique<Connection>(fd, id, limits_);
+    auto conn = std::make_unique<Connection>(fd, id, limits_, config_.seed);
     conn->registered_events = EPOLLIN;
     conns_.emplace(id, std::move(conn));
     info_.connected_clients = conns_.size();
@@ -227,6 +232,7 @@ void Server::service(Connection& conn) {
     return close_connection(conn.id());
   }
   update_interest(conn);
+  schedule_seed_timer(conn);
   // Parsing paused under backpressure resumes here: the bytes are already read, so no epoll event
   // would ever come for them.
   if (paused && conn.can_parse()) dirty_.push_back(conn.id());
@@ -304,6 +310,46 @@ void Server::update_interest(Connection& conn) {
   ev.events = wanted;
   ev.data.u64 = conn.id();
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn.fd(), &ev) == 0) conn.registered_events = wanted;
+}
+
+void Server::schedule_seed_timer(Connection& conn) {
+  const int64_t deadline = conn.seed_deadline_us();
+  if (deadline == 0 || deadline == conn.timer_us) return;
+  conn.timer_us = deadline;
+  seed_timers_.emplace(deadline, conn.id());
+  if (armed_us_ == 0 || deadline < armed_us_) arm_timer(deadline);
+}
+
+// A connection whose seed pause is due: read it once more (a byte may have come just now, in
+// which case the request goes on) and parse again; the parser decides whether the pause passed.
+void Server::on_seed_timer() {
+  uint64_t expirations = 0;
+  (void)!::read(timer_fd_, &expirations, sizeof expirations);
+  armed_us_ = 0;
+  const int64_t now = steady_now_us();
+  while (!seed_timers_.empty() && seed_timers_.top().first <= now) {
+    const auto [deadline, id] = seed_timers_.top();
+    seed_timers_.pop();
+    auto it = conns_.find(id);
+    if (it == conns_.end() || it->second->timer_us != deadline) continue;
+    // conn.timer_us keeps this deadline: a parse paused under backpressure reports it again, and
+    // it must not be re-armed (the next parse that runs gives a new one, or none).
+    Connection& conn = *it->second;
+    if (conn.read_input() == IoStatus::kError) {
+      close_connection(id);
+      continue;
+    }
+    dirty_.push_back(id);
+  }
+  if (!seed_timers_.empty()) arm_timer(seed_timers_.top().first);
+}
+
+void Server::arm_timer(int64_t deadline_us) {
+  itimerspec spec{};
+  spec.it_value.tv_sec = deadline_us / 1'000'000;
+  spec.it_value.tv_nsec = (deadline_us % 1'000'000) * 1000;
+  if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+  if (::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr) == 0) armed_us_ = deadline_us;
 }
 
 void Server::close_connection(uint64_t id) {

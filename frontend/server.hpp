@@ -5,14 +5,18 @@
 // requests, and writes every reply that is ready, in request order per connection. Commands that
 // need several cluster round trips run as Jobs: each step's reply comes back here and the job's
 // next op is sent, until its final reply fills the request's slot. With --timeout, idle clients
-// are closed by a sweep once a second.
+// are closed by a sweep once a second. A seed request with no line ending is complete only after
+// a pause in its client's sending (see RequestParser): a timerfd wakes the loop at the earliest
+// such deadline, and the connections due are read once more and parsed again.
 //
 // Usage: Server s(config); if (s.start().ok()) s.run();  — stop() may be called from any thread
 // or a signal handler (it only stores a flag and writes to an eventfd); run() then returns.
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +40,7 @@ struct ServerConfig {
   std::size_t query_buffer_limit = 1024u * 1024 * 1024;  // --client-query-buffer-limit
   int timeout_s = 0;                                     // --timeout: idle clients; 0 = never
   int request_timeout_ms = 8000;
+  SeedFraming seed;  // --seed-pause-ms, --seed-small-pause-us, --seed-small-bytes
 };
 
 class Server {
@@ -70,6 +75,9 @@ class Server {
   void release_free_memory(int64_t now);
   void service_dirty();
   void update_interest(Connection& conn);
+  void schedule_seed_timer(Connection& conn);
+  void on_seed_timer();
+  void arm_timer(int64_t deadline_us);
   void close_connection(uint64_t id);
   bool add_to_epoll(int fd, uint64_t tag, uint32_t events);
 
@@ -81,6 +89,7 @@ class Server {
   int listen_fd_ = -1;
   int wake_fd_ = -1;
   int spare_fd_ = -1;  // held in reserve for when descriptors run out
+  int timer_fd_ = -1;  // seed pauses: armed at the earliest deadline in seed_timers_
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   uint64_t next_conn_id_;
@@ -94,6 +103,10 @@ class Server {
   uint64_t next_job_id_ = 1;
   ServerInfo info_;
   CursorTable cursors_;
+  // (deadline µs, connection id), earliest first; stale entries are harmless (one extra read).
+  using SeedTimer = std::pair<int64_t, uint64_t>;
+  std::priority_queue<SeedTimer, std::vector<SeedTimer>, std::greater<>> seed_timers_;
+  int64_t armed_us_ = 0;  // when timer_fd_ fires next (0: disarmed)
   int64_t next_idle_sweep_ms_ = 0;
   int64_t next_trim_ms_ = 0;
 };

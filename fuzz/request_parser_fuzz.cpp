@@ -1,10 +1,11 @@
 // libFuzzer target for the frontend's request parser: RESP2 multibulk, inline commands and the
 // Clossyne seed dialect, as a connection feeds it. The first input byte picks where the rest is
-// split into two reads (the first read ends without a quiet socket, the second with one). The
-// same bytes are also parsed in one read, and both runs must agree.
+// split into two reads (the first ends with bytes still coming, the second with a long pause).
+// The same bytes are also parsed in one read, and both runs must agree.
 // Invariants (abort on violation):
 //   - a parse never consumes more than it was given;
-//   - every call either returns a request (having consumed bytes), needs more input, or fails;
+//   - every call either returns a request (having consumed bytes, or ending a refused seed
+//     request), needs more input, or fails;
 //   - a request has at least one argument; a seed request exactly two;
 //   - split and whole parses give the same requests and the same error.
 // Built and run by fuzz/run.sh (clang -fsanitize=fuzzer,address,undefined).
@@ -51,14 +52,18 @@ class Feeder {
     while (out_.error.empty()) {
       Request req;
       const std::string_view rest = std::string_view(buf_).substr(off_);
-      const ParseResult r = parser_.parse(rest, burst_end, req);
+      InputTiming timing;  // burst_end: the client paused longer than any seed pause
+      timing.drained = burst_end;
+      timing.now_us = int64_t{1} << 40;
+      const ParseResult r = parser_.parse(rest, timing, req);
       check(r.consumed <= rest.size(), "consumed more than given");
       off_ += r.consumed;
       if (r.status == ParseStatus::kError) {
         check(!r.error.empty(), "an error without text");
         out_.error = r.error;
       } else if (r.status == ParseStatus::kRequest) {
-        check(r.consumed > 0, "a request without progress");
+        // (A refused seed request whose last bytes were dropped earlier ends on a pause alone.)
+        check(r.consumed > 0 || !req.refused.empty(), "a request without progress");
         check(!req.args.empty(), "a request without arguments");
         check(req.dialect != Dialect::kSeed || req.args.size() == 2, "a seed request shape");
         if (req.args.size() >= 2) (void)glob_match(req.args[0], req.args[1], req.args.size() > 2);
@@ -83,7 +88,8 @@ bool same(const Outcome& a, const Outcome& b) {
   for (std::size_t i = 0; i < a.requests.size(); ++i) {
     const Request& x = a.requests[i];
     const Request& y = b.requests[i];
-    if (x.dialect != y.dialect || x.args != y.args || x.eol != y.eol) return false;
+    if (x.dialect != y.dialect || x.args != y.args || x.eol != y.eol || x.refused != y.refused)
+      return false;
   }
   return true;
 }

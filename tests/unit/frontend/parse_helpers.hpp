@@ -17,14 +17,25 @@ struct Parsed {
 
 class Feeder {
  public:
-  explicit Feeder(ParserLimits limits = {}) : parser_(limits) {}
+  explicit Feeder(ParserLimits limits = {}, SeedFraming framing = {}) : parser_(limits, framing) {}
 
-  // Appends `bytes` and parses every complete request.
+  // Appends `bytes` and parses every complete request. burst_end: the client then paused for
+  // longer than any seed pause (an unterminated seed request is complete); otherwise more bytes
+  // are still waiting in the socket.
   void feed(std::string_view bytes, bool burst_end) {
+    InputTiming t;
+    t.drained = burst_end;
+    t.last_input_us = 0;
+    t.now_us = int64_t{1} << 40;
+    feed(bytes, t);
+  }
+
+  // Appends `bytes` and parses every complete request with the given arrival facts.
+  void feed(std::string_view bytes, const InputTiming& timing) {
     buf_.append(bytes);
     while (!out_.error) {
       Request req;
-      ParseResult r = parser_.parse(std::string_view(buf_).substr(off_), burst_end, req);
+      ParseResult r = parser_.parse(std::string_view(buf_).substr(off_), timing, req);
       off_ += r.consumed;
       if (r.status == ParseStatus::kError) {
         out_.error = true;
@@ -39,6 +50,7 @@ class Feeder {
   }
 
   const Parsed& result() const { return out_; }
+  const RequestParser& parser() const { return parser_; }
 
  private:
   RequestParser parser_;

@@ -275,3 +275,44 @@ TEST_CASE("clients beyond --max-clients are refused") {
   ::close(second);
   ::close(first);
 }
+
+TEST_CASE("the loop frames seed requests with no line ending by a pause (timerfd), whole") {
+  FakeBroker broker(true);
+  ServerConfig cfg = config(broker.endpoint());
+  cfg.seed.pause_us = 200'000;  // long, so the two paths are far apart in time
+  cfg.max_value_bytes = 1'000'000;
+  RunningServer server(cfg);
+  const int fd = connect_to(server.port());
+  wait_for_broker(fd);
+
+  // A small request read in one piece: answered after the short pause, not the long one.
+  int64_t t0 = now_ms();
+  send_all(fd, "SET:small v");
+  CHECK(read_bytes(fd, 2) == "OK");
+  CHECK(now_ms() - t0 < 150);
+
+  // 300 KB in 6 bursts 20 ms apart: one request, whole, answered only after the pause.
+  std::string value(300'000, 'v');
+  for (std::size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>('a' + i % 23);
+  const std::string req = "SET:big " + value;
+  t0 = now_ms();
+  for (std::size_t off = 0; off < req.size(); off += 50'001) {
+    if (off > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    send_all(fd, std::string_view(req).substr(off, 50'001));
+  }
+  const int64_t sent = now_ms();
+  CHECK(read_bytes(fd, 2) == "OK");
+  CHECK(now_ms() - sent >= 199);          // the pause after the last byte was waited for
+  CHECK(read_bytes(fd, 1, 100).empty());  // one request, one reply
+  send_all(fd, "GET:big\n");
+  CHECK(read_bytes(fd, value.size() + 1) == value + "\n");
+
+  // Over --max-value-bytes: refused whole after its end, nothing stored, the connection goes on.
+  send_all(fd, "SET:huge " + std::string(3'000'000, 'h'));
+  const std::string want =
+      "-ERR value larger than max-value-bytes (1000000 bytes): refused, nothing stored";
+  CHECK(read_bytes(fd, want.size()) == want);
+  send_all(fd, "GET:huge\r\n");
+  CHECK(read_bytes(fd, 4) == "NS\r\n");
+  ::close(fd);
+}
