@@ -87,6 +87,7 @@ IoStatus Connection::read_input() {
       // level-triggered, so later bytes still wake the loop. Otherwise the pause must be seen.
       if (static_cast<std::size_t>(n) < sizeof buf && buf[n - 1] == '\n') {
         burst_end_ = true;
+        drained_us_ = last_data_us_;
         return IoStatus::kOk;
       }
     } else if (n == 0) {
@@ -94,6 +95,7 @@ IoStatus Connection::read_input() {
       return IoStatus::kEof;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       burst_end_ = true;
+      drained_us_ = steady_now_us();
       return IoStatus::kOk;
     } else if (errno != EINTR) {
       return IoStatus::kError;
@@ -108,6 +110,7 @@ ParseStatus Connection::next_request(Request& out, std::string& error) {
   InputTiming timing;
   timing.last_input_us = last_data_us_;
   timing.drained = burst_end_;
+  timing.drained_us = drained_us_;
   timing.eof = read_eof_;
   timing.one_read = in_off_ >= burst_start_;
   ParseResult r = parser_.parse(unparsed(), timing, out);

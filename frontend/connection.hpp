@@ -91,6 +91,7 @@ class Connection {
   std::size_t in_off_ = 0;
   bool burst_end_ = false;       // the last read drained the socket
   int64_t last_data_us_ = 0;     // steady µs of the last read that brought bytes
+  int64_t drained_us_ = 0;       // steady µs of the last read that found the socket empty
   std::size_t burst_start_ = 0;  // offset in in_ of the first byte of the latest read burst
   bool read_eof_ = false;
   bool stop_parsing_ = false;  // a close_after slot was pushed

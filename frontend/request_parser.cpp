@@ -172,8 +172,7 @@ bool RequestParser::pause_passed(std::size_t bytes, const InputTiming& timing) {
   if (timing.eof) return true;
   if (!timing.drained) return false;  // more bytes wait in the socket: the caller reads them
   const int64_t need = seed_quiet_needed_us(framing_, bytes, timing.one_read, seed_lines_seen_);
-  const int64_t now = timing.now_us >= 0 ? timing.now_us : steady_now_us();
-  if (now - timing.last_input_us >= need) return true;
+  if (timing.drained_us - timing.last_input_us >= need) return true;
   seed_deadline_us_ = timing.last_input_us + need;
   return false;
 }

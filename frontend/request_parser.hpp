@@ -41,12 +41,14 @@ int64_t seed_quiet_needed_us(const SeedFraming& f, std::size_t bytes, bool one_r
                              bool lines_seen);
 
 // What the caller knows about how the unparsed input arrived (times in steady microseconds).
+// The quiet proven is drained_us - last_input_us: a socket found empty at drained_us received
+// nothing since the last byte was read (bytes that came later, unread, cannot be excluded).
 struct InputTiming {
   int64_t last_input_us = 0;  // when the last byte was read
-  bool drained = false;       // the socket was drained after it (EAGAIN, or a short read)
+  bool drained = false;       // the socket was found empty after it (EAGAIN, or a short read)
+  int64_t drained_us = 0;     // when it was last found empty
   bool eof = false;           // the peer finished sending: nothing more will come
   bool one_read = false;      // the unparsed input all came in the latest read burst
-  int64_t now_us = -1;        // -1: read the clock when needed (tests pass a time)
 };
 
 // Steady-clock microseconds (CLOCK_MONOTONIC).

@@ -54,7 +54,7 @@ class Feeder {
       const std::string_view rest = std::string_view(buf_).substr(off_);
       InputTiming timing;  // burst_end: the client paused longer than any seed pause
       timing.drained = burst_end;
-      timing.now_us = int64_t{1} << 40;
+      timing.drained_us = int64_t{1} << 40;
       const ParseResult r = parser_.parse(rest, timing, req);
       check(r.consumed <= rest.size(), "consumed more than given");
       off_ += r.consumed;

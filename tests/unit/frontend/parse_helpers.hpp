@@ -26,7 +26,7 @@ class Feeder {
     InputTiming t;
     t.drained = burst_end;
     t.last_input_us = 0;
-    t.now_us = int64_t{1} << 40;
+    t.drained_us = int64_t{1} << 40;
     feed(bytes, t);
   }
 
