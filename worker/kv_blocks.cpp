@@ -5,6 +5,26 @@
 #include <new>
 #include <vector>
 
+// Under AddressSanitizer the slabs are poisoned except for the blocks in use (exactly their n
+// bytes), so a read or write of a released block, of a class's rounding slack or of a slab's
+// unused tail is reported as the malloc'd blocks' would be; releasing a block twice is reported
+// too. Elsewhere the macros do nothing.
+#if defined(__SANITIZE_ADDRESS__)
+#define CLOSSYNE_KV_BLOCKS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CLOSSYNE_KV_BLOCKS_ASAN 1
+#endif
+#endif
+#if defined(CLOSSYNE_KV_BLOCKS_ASAN)
+#include <sanitizer/asan_interface.h>
+#define KV_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define KV_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define KV_POISON(p, n) ((void)(p), (void)(n))
+#define KV_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace clossyne::kv_blocks {
 namespace {
 
@@ -47,7 +67,10 @@ char* allocate(std::size_t n) {
   SizeClass& c = slabs().classes[class_of(n)];
   if (c.free) {
     FreeBlock* b = c.free;
+    KV_UNPOISON(b, sizeof(FreeBlock));
     c.free = b->next;
+    KV_POISON(b, sizeof(FreeBlock));
+    KV_UNPOISON(b, n);
     return reinterpret_cast<char*>(b);
   }
   const std::size_t size = (class_of(n) + 1) * kStep;
@@ -55,11 +78,13 @@ char* allocate(std::size_t n) {
     void* slab = std::malloc(kSlabBytes);
     if (!slab) throw std::bad_alloc();
     slabs().slabs.push_back(slab);
+    KV_POISON(slab, kSlabBytes);
     c.slab_next = static_cast<char*>(slab);
     c.slab_end = c.slab_next + kSlabBytes;
   }
   char* p = c.slab_next;
   c.slab_next += size;
+  KV_UNPOISON(p, n);
   return p;
 }
 
@@ -69,9 +94,19 @@ void release(char* p, std::size_t n) {
     std::free(p);
     return;
   }
+#if defined(CLOSSYNE_KV_BLOCKS_ASAN)
+  // A block in use has its first and last bytes addressable: ASan reports these reads (with this
+  // call's stack) when p was released already or n is larger than the block's.
+  static_cast<void>(*static_cast<volatile char*>(p));
+  static_cast<void>(*static_cast<volatile char*>(p + n - 1));
+#endif
   SizeClass& c = slabs().classes[class_of(n)];
+  const std::size_t size = (class_of(n) + 1) * kStep;
+  KV_POISON(p, size);
   auto* b = reinterpret_cast<FreeBlock*>(p);
+  KV_UNPOISON(b, sizeof(FreeBlock));
   b->next = c.free;
+  KV_POISON(b, sizeof(FreeBlock));
   c.free = b;
 }
 
