@@ -382,13 +382,12 @@ func main() {
 	os.Exit(1)
 }
 
-func opLine(op porcupine.Operation, end int64) string {
+func opLine(op porcupine.Operation) string {
 	m := op.Metadata.(opMeta)
 	ret := ms(op.Return)
 	if op.Output.(kvOutput).Unknown {
 		ret = "end"
 	}
-	_ = end
 	note := ""
 	if m.Stale {
 		note = "   (an injected stale read)"
@@ -414,7 +413,7 @@ func describe(key string, part, longest []porcupine.Operation, h history) {
 	}
 	fmt.Printf("    the longest linearizable prefix ends with:\n")
 	for i := from; i < len(longest); i++ {
-		fmt.Printf("      %s   => %s\n", opLine(longest[i], 0), describeState(states[i].(kvState)))
+		fmt.Printf("      %s   => %s\n", opLine(longest[i]), describeState(states[i].(kvState)))
 	}
 	in := map[int]bool{}
 	for _, op := range longest {
@@ -433,7 +432,7 @@ func describe(key string, part, longest []porcupine.Operation, h history) {
 	fmt.Printf("    operations that cannot come next (earliest returns first):\n")
 	var lo, hi int64 = 1 << 62, 0
 	for _, op := range rest {
-		fmt.Printf("      %s\n", opLine(op, 0))
+		fmt.Printf("      %s\n", opLine(op))
 		if !op.Output.(kvOutput).Unknown {
 			if op.Call < lo {
 				lo = op.Call
