@@ -1,4 +1,5 @@
-// Operator commands on the client endpoint (clossyne-admin): status, drain, undrain, split, move.
+// Operator commands on the client endpoint (clossyne-admin): status, drain, undrain, split, move,
+// recreate (adoption.cpp).
 // Each is answered at once: a change that takes time is started, and `status` shows its progress.
 #include <spdlog/spdlog.h>
 
@@ -22,12 +23,12 @@ Reply done(uint64_t id, const std::string& what) {
 
 bool Broker::is_admin_op(const std::string& name) const {
   return name == op::kStatus || name == op::kDrain || name == op::kUndrain ||
-         name == op::kSplit || name == op::kMove;
+         name == op::kSplit || name == op::kMove || name == op::kRecreate;
 }
 
 Reply Broker::admin(const Op& o) {
   if (o.op == op::kStatus) return status_reply(o.id);
-  if (!ready_) return Reply::Error(o.id, "ERR cluster not ready");
+  if (!ready_) return Reply::Error(o.id, "ERR cluster not ready", ErrorCode::kNotReady);
   if (o.op == op::kDrain || o.op == op::kUndrain) {
     if (!registry_.known(o.worker))
       return Reply::Error(o.id, "ERR unknown worker '" + o.worker + "'");
@@ -38,6 +39,7 @@ Reply Broker::admin(const Op& o) {
     return done(o.id, on ? fmt::format("draining {}: {} shard(s) to move", o.worker, shards)
                          : fmt::format("{} takes new shards again", o.worker));
   }
+  if (o.op == op::kRecreate) return done(o.id, recreate(o));
   if (!o.shard) return Reply::Error(o.id, "ERR missing field 'shard'");
   if (o.op == op::kSplit) return done(o.id, start_split(*o.shard, o.key));
   if (o.worker.empty()) return Reply::Error(o.id, "ERR missing field 'worker'");
@@ -60,6 +62,7 @@ Reply Broker::status_reply(uint64_t id) const {
   for (std::size_t i = 0; i < map_.size(); ++i) {
     ShardInfo s = map_.at(i).info;
     s.owner = map_.at(i).owner;
+    s.seed = 0;  // the trees' secret: status is unauthenticated (0 is not even encoded)
     r.shards.push_back(s);
   }
   r.n = static_cast<int64_t>(ready_);

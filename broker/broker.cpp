@@ -72,7 +72,7 @@ void Broker::on_client_message(RoutedMessage m) {
   std::string_view body(static_cast<const char*>(m.body.data()), m.body.size());
   if (Status st = decode(body, op); !st.ok()) {
     spdlog::debug("broker: bad envelope from a client: {}", st.message());
-    reply_to_client(m.identity, m.delimiter, Reply::Error(op.id, "ERR bad envelope: " + st.message()));
+    reply_to_client(m.identity, m.delimiter, Reply::Error(op.id, "ERR bad envelope: " + st.message(), ErrorCode::kBadRequest));
     return;
   }
   if (is_admin_op(op.op)) {
@@ -82,7 +82,7 @@ void Broker::on_client_message(RoutedMessage m) {
   if (!ready_) {
     auto msg = fmt::format("ERR cluster not ready: {} of {} workers registered",
                            registry_.alive_ids().size(), config_.min_workers);
-    reply_to_client(m.identity, m.delimiter, Reply::Error(op.id, msg));
+    reply_to_client(m.identity, m.delimiter, Reply::Error(op.id, msg, ErrorCode::kNotReady));
     return;
   }
   start_request(m, op);
@@ -138,15 +138,24 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
 }
 
 std::string Broker::unavailable(const ShardEntry& shard) const {
-  return fmt::format("ERR shard unavailable: shard {} [{}, {}) owner {} is down", shard.info.id,
-                     escape_key(shard.info.lo), shard.info.hi ? escape_key(*shard.info.hi) : "+inf",
-                     shard.owner.empty() ? "(none)" : shard.owner);
+  const std::string range = fmt::format("[{}, {})", escape_key(shard.info.lo),
+                                        shard.info.hi ? escape_key(*shard.info.hi) : "+inf");
+  if (shard.gap())
+    return fmt::format(
+        "ERR shard unavailable: range {} has no registered owner yet (its worker has not "
+        "registered since the broker started)",
+        range);
+  if (shard.owner.empty())
+    return fmt::format("ERR shard unavailable: shard {} {} is not held by any registered worker",
+                       shard.info.id, range);
+  return fmt::format("ERR shard unavailable: shard {} {} owner {} is down", shard.info.id, range,
+                     shard.owner);
 }
 
 void Broker::submit_part(uint64_t req, uint32_t op_index, uint32_t part_index, Part part) {
   if (parts_.size() >= config_.max_pending) {
     complete_op_part(req, op_index, part_index,
-                     Reply::Error(0, "ERR busy: too many operations in flight, retry later"));
+                     Reply::Error(0, "ERR busy: too many operations in flight, retry later", ErrorCode::kBusy));
     return;
   }
   PartRef ref;
@@ -154,6 +163,7 @@ void Broker::submit_part(uint64_t req, uint32_t op_index, uint32_t part_index, P
   ref.op_index = op_index;
   ref.part_index = part_index;
   ref.is_del = part.op.op == op::kDel;
+  ref.deadline_ms = turn_ms_ + config_.op_timeout_ms;  // held or sent, it is answered by then
   const uint64_t sub_id = parts_.insert(std::move(ref));
   route(part.shard, sub_id, std::move(part.op));
 }
@@ -167,7 +177,7 @@ void Broker::route(std::size_t shard_index, uint64_t sub_id, Op op) {
   ref->shard_id = shard.info.id;
   ref->worker.clear();
   if (shard.owner.empty() || !registry_.alive(shard.owner)) {
-    complete_part(sub_id, Reply::Error(0, unavailable(shard)));
+    complete_part(sub_id, Reply::Error(0, unavailable(shard), ErrorCode::kUnavailable));
   } else if (shard.holding()) {
     shard.held.push_back(HeldOp{sub_id, std::move(op)});
   } else {
@@ -179,7 +189,6 @@ void Broker::dispatch(ShardEntry& shard, uint64_t sub_id, Op op) {
   PartRef* ref = parts_.find(sub_id);
   if (ref == nullptr) return;
   ref->worker = shard.owner;
-  ref->deadline_ms = turn_ms_ + config_.op_timeout_ms;
   op.id = sub_id;
   op.shard = shard.info.id;
   op.epoch = shard.info.epoch;
@@ -196,7 +205,7 @@ void Broker::release_held(ShardEntry& shard) {
     HeldOp h = std::move(shard.held.front());
     shard.held.pop_front();
     if (!registry_.alive(shard.owner)) {
-      complete_part(h.sub_id, Reply::Error(0, unavailable(shard)));
+      complete_part(h.sub_id, Reply::Error(0, unavailable(shard), ErrorCode::kUnavailable));
       continue;
     }
     dispatch(shard, h.sub_id, std::move(h.op));
@@ -223,28 +232,35 @@ void Broker::reroute_held(std::deque<HeldOp> held, const KeyRange& old_range) {
   }
 }
 
+// Single-key ops go wherever their key now lives; others (RNG parts) to the same shard again.
+bool Broker::again_routable(const Op& o) { return o.key.has_value() && o.op != op::kRng; }
+
 // A worker refused a part for a stale epoch or a shard it no longer holds: send it again by the
 // current map (a few times at most). Returns false when the reply should stand.
 bool Broker::reroute_stale(uint64_t sub_id, const Reply& reply) {
   if (reply.ok) return false;
-  bool stale = reply.error.rfind("ERR stale epoch", 0) == 0 ||
-               reply.error.find("is not held by worker") != std::string::npos;
+  const bool stale = reply.code == ErrorCode::kStaleEpoch || reply.code == ErrorCode::kNotHeld;
   PartRef* found = stale ? parts_.find(sub_id) : nullptr;
   if (found == nullptr || found->reroutes >= 3 || found->op.op.empty()) return false;
   PartRef& ref = *found;
+  auto old = map_.by_id(ref.shard_id);
+  if (!(again_routable(ref.op) || old)) return false;
   ++ref.reroutes;
+  // A delete that was sent holds its shard's barrier: it lets go before it is routed again (else
+  // it would wait behind itself), and whatever waited behind it moves on unless it takes it again.
+  const bool held_barrier = ref.is_del && !ref.worker.empty();
   ref.is_del = ref.op.op == op::kDel;
   spdlog::info("broker: re-routing op {} after '{}'", sub_id, reply.error);
   Op again = std::move(ref.op);
   ref.op = Op();
-  auto old = map_.by_id(ref.shard_id);
-  if (again.key && again.op != op::kRng) {
-    route(map_.find(*again.key), sub_id, std::move(again));
-  } else if (old) {
-    route(*old, sub_id, std::move(again));
+  if (held_barrier && old) map_.at(*old).barrier = false;
+  if (again_routable(again)) {
+    const std::size_t to = map_.find(*again.key);  // before `again` is moved from
+    route(to, sub_id, std::move(again));
   } else {
-    return false;
+    route(*old, sub_id, std::move(again));
   }
+  if (held_barrier && old) release_held(map_.at(*old));
   return true;
 }
 

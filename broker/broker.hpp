@@ -1,9 +1,10 @@
 // Broker: routes client envelopes to the workers owning their keys' shards and merges replies.
 // One thread, one zmq::poll loop (Majordomo style) over two ROUTER sockets: clients and workers.
 // Every request gets a reply or an error within a bounded time; the broker keeps no data.
-// The member functions live in four files by concern: broker.cpp (loop, client requests, routing),
-// worker_link.cpp (registration, liveness, worker replies), migration.cpp (splits and moves),
-// admin.cpp (status and operator commands).
+// The member functions live in five files by concern: broker.cpp (loop, client requests, routing),
+// worker_link.cpp (liveness, worker replies, assignments), adoption.cpp (registrations: building
+// and mending the shard map from what workers hold), migration.cpp (splits and moves), admin.cpp
+// (status and operator commands).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -56,7 +57,7 @@ class Broker {
     Op op;  // kept once sent, to re-route it if the worker refuses a stale epoch
   };
   // A broker-internal request to a worker (split, export, import, sync).
-  enum class InternalKind { kSplit, kExport, kImport, kSync };
+  enum class InternalKind { kSplit, kExport, kImport, kSync, kHandoff };
   struct InternalRef {
     InternalKind kind;
     uint32_t shard_id = 0;
@@ -79,18 +80,32 @@ class Broker {
   void flush_streams();
   std::string unavailable(const ShardEntry& shard) const;
   bool reroute_stale(uint64_t sub_id, const Reply& reply);
+  static bool again_routable(const Op& o);
+  void expire_parts(int64_t now);
 
   // worker_link.cpp: workers.
   void on_worker_message(RoutedMessage m);
-  void on_register(const std::string& id, const Reply& r);
   void note_shard_stats(const std::string& worker, const std::vector<ShardInfo>& shards);
-  void initialize_map();
   void send_assign(const std::string& worker);
   void send_to_worker(const std::string& worker, const Op& op);
   uint64_t send_internal(const std::string& worker, InternalKind kind, uint32_t shard, Op op);
   void flush_worker_batches();
   void housekeeping();
   void on_worker_dead(const std::string& id);
+  // Fails the worker's in-flight parts and ends the changes it takes part in (it died, or it
+  // registered again: a restart loses what it had in flight). `notify`: tell the live side.
+  void fail_worker(const std::string& id, const std::string& why, bool notify);
+
+  // adoption.cpp: registrations.
+  void on_register(const std::string& id, const Reply& r);
+  void start_cluster();
+  void create_fresh_map();
+  void adopt_registration(const std::string& worker, const Reply& r);
+  void adopt_shard(const std::string& worker, const ShardInfo& s);
+  void adopt_import(const std::string& worker, const ShardInfo& s);
+  void resolve_imports();
+  void drop_later(const std::string& worker, const ShardInfo& copy);
+  std::string recreate(const Op& o);
   void release_idle_memory();
 
   // migration.cpp: structural changes.
@@ -103,7 +118,8 @@ class Broker {
   void on_export_chunk(uint32_t shard_id, Reply reply);
   void on_import_done(uint32_t shard_id, const Reply& reply);
   void finish_move(uint32_t shard_id);
-  void abort_change(ShardEntry& shard, const std::string& why);
+  void abort_change(ShardEntry& shard, const std::string& why, bool notify = true);
+  void request_handoff(ShardEntry& shard);
   void check_migrations(int64_t now);
 
   // admin.cpp: operator commands.
@@ -116,8 +132,15 @@ class Broker {
   zmq::socket_t workers_;
   ShardMap map_;
   WorkerRegistry registry_;
-  std::unordered_map<std::string, std::vector<ShardInfo>> reported_;  // until the map is built
+  std::unordered_map<std::string, Reply> reported_;  // registrations until the map is built
   bool ready_ = false;
+  std::string cluster_id_;  // "" until a fresh map is made or a worker reports one
+  // Handoff tombstones seen (registrations, handoff replies): shard id -> {epoch, new owner}.
+  std::unordered_map<uint32_t, ShardInfo> handoffs_;
+  // Importing copies workers reported that are neither adopted nor dropped yet, per worker.
+  std::unordered_map<std::string, std::vector<ShardInfo>> imports_;
+  // Copies to delete, sent with the worker's next assignment ({id, epoch}: exactly that copy).
+  std::unordered_map<std::string, std::vector<ShardInfo>> drops_;
   std::unordered_map<uint64_t, ClientRequest> requests_;
   SlotMap<PartRef> parts_;  // ids are the sub-op ids sent to workers
   std::unordered_map<uint64_t, InternalRef> internal_;

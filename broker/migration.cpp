@@ -1,6 +1,9 @@
 // Structural changes of the shard map, each under a barrier on its shard: a split (the owner cuts
-// its treap at a key, O(log n)) and a move (the owner's keys are copied to the new owner in bounded
-// chunks through the broker; the map switches only once the new owner has synced them).
+// its treap at a key, O(log n)) and a move: the owner's keys are copied to the new owner in bounded
+// chunks through the broker, the new owner syncs its copy, the old owner hands the shard off
+// (records a tombstone durably, then deletes its copy), and only then does the map switch. Until
+// the handoff, the old owner's copy is the home and the new one is deleted on abort; after it,
+// the new owner's synced copy is the home (a restarted broker adopts it by the tombstone).
 #include <spdlog/spdlog.h>
 
 #include "balancer.hpp"
@@ -12,6 +15,7 @@ namespace clossyne::broker {
 namespace op = proto::op;
 
 void Broker::balance() {
+  if (!map_.complete()) return;  // ids of an absent worker's shards are unknown: no new ones yet
   int splits = 0, moves = 0;
   for (const auto& s : map_.entries()) {
     splits += s.busy == ShardBusy::kSplitting;
@@ -28,6 +32,7 @@ std::string Broker::start_split(uint32_t shard_id, std::optional<std::string> ke
   ShardEntry& shard = map_.at(*idx);
   if (shard.busy != ShardBusy::kNone) return fmt::format("ERR shard {} is busy", shard_id);
   if (!registry_.alive(shard.owner)) return unavailable(shard);
+  if (!map_.complete()) return "ERR some ranges have no registered owner: no splits until they do";
   if (key && (!shard.range().contains(*key) || *key == shard.info.lo))
     return fmt::format("ERR split key must lie inside shard {} and above its low bound", shard_id);
   next_shard_id_ = std::max(next_shard_id_, map_.next_id());
@@ -60,6 +65,7 @@ std::string Broker::start_move(uint32_t shard_id, const std::string& to) {
   if (!registry_.alive(shard.owner)) return unavailable(shard);
   if (!registry_.alive(to)) return fmt::format("ERR worker '{}' is not alive", to);
   if (to == shard.owner) return fmt::format("ERR shard {} is already on {}", shard_id, to);
+  if (!map_.complete()) return "ERR some ranges have no registered owner: no moves until they do";
   shard.busy = ShardBusy::kMoving;
   shard.move = Migration{};
   shard.move.to = to;
@@ -88,6 +94,7 @@ void Broker::on_internal_reply(InternalRef ref, Reply reply) {
   ShardEntry& shard = map_.at(*idx);
   if (shard.busy == ShardBusy::kNone || shard.move.expected != reply.id) return;  // stale
   if (!reply.ok) {
+    shard.move.handing_off = false;  // a refused handoff was not made: the source keeps the shard
     abort_change(shard, reply.error);
     return;
   }
@@ -102,6 +109,9 @@ void Broker::on_internal_reply(InternalRef ref, Reply reply) {
       on_import_done(ref.shard_id, reply);
       break;
     case InternalKind::kSync:
+      request_handoff(shard);
+      break;
+    case InternalKind::kHandoff:
       finish_move(ref.shard_id);
       break;
   }
@@ -163,38 +173,72 @@ void Broker::on_import_done(uint32_t shard_id, const Reply&) {
   shard.move.expected = send_internal(shard.move.to, InternalKind::kSync, shard_id, sync);
 }
 
+// The new owner's copy is synced: the source records the handoff and deletes its copy.
+void Broker::request_handoff(ShardEntry& shard) {
+  Op handoff;
+  handoff.op = std::string(op::kHandoff);
+  handoff.shard = shard.info.id;
+  handoff.epoch = shard.info.epoch;
+  handoff.worker = shard.move.to;
+  shard.move.handing_off = true;
+  shard.move.deadline_ms = now_ms() + config_.op_timeout_ms;
+  shard.move.expected =
+      send_internal(shard.owner, InternalKind::kHandoff, shard.info.id, std::move(handoff));
+}
+
 void Broker::finish_move(uint32_t shard_id) {
   ShardEntry& shard = map_.at(*map_.by_id(shard_id));
   std::string from = shard.owner;
   shard.owner = shard.move.to;
   shard.info.epoch += 1;
   shard.busy = ShardBusy::kNone;
+  ShardInfo tombstone;
+  tombstone.id = shard_id;
+  tombstone.epoch = shard.info.epoch;
+  tombstone.owner = shard.owner;
+  handoffs_[shard_id] = tombstone;
   spdlog::info("broker: moved shard {} ({} keys) from {} to {}, epoch {}", shard_id,
                shard.move.copied, from, shard.owner, shard.info.epoch);
-  send_assign(shard.owner);  // now its own
-  if (registry_.alive(from)) send_assign(from);  // drops its copy
+  // Now its own (if the new owner is down, it stays unavailable until it registers again).
+  if (registry_.alive(shard.owner)) send_assign(shard.owner);
   release_held(shard);
 }
 
-void Broker::abort_change(ShardEntry& shard, const std::string& why) {
+void Broker::abort_change(ShardEntry& shard, const std::string& why, bool notify) {
   spdlog::warn("broker: {} of shard {} abandoned: {}",
                shard.busy == ShardBusy::kMoving ? "move" : "split", shard.info.id, why);
-  bool moving = shard.busy == ShardBusy::kMoving;
-  std::string to = shard.move.to;
+  const bool moving = shard.busy == ShardBusy::kMoving;
+  const bool handing_off = moving && shard.move.handing_off;
+  const std::string to = shard.move.to;
+  internal_.erase(shard.move.expected);
   shard.busy = ShardBusy::kNone;
   shard.move = Migration{};
-  if (moving && registry_.alive(to)) send_assign(to);  // drops the partial copy
+  ShardInfo copy = shard.info;
+  copy.epoch = shard.info.epoch + 1;
+  copy.importing = true;
+  copy.owner.clear();
+  if (handing_off) {
+    // Whether the source handed off is known only when it answers or registers again: keep the
+    // copy until then (its tombstone, if any, makes the copy the home).
+    imports_[to].push_back(copy);
+  } else if (moving) {
+    drop_later(to, copy);  // the source is the home: the copy goes
+    if (notify && registry_.alive(to)) send_assign(to);
+  }
   // A split abandoned while its owner lives (e.g. the reply came too late) may have been made and
   // persisted there all the same: the owner's assignment, which still names this shard, makes it
   // join the pieces back (worker/shard_table.cpp); else the shard is refused as not held.
-  if (!moving && registry_.alive(shard.owner)) send_assign(shard.owner);
+  if (!moving && notify && registry_.alive(shard.owner)) send_assign(shard.owner);
   release_held(shard);  // back to the old owner (or failed, if it is dead)
 }
 
 void Broker::check_migrations(int64_t now) {
   for (auto& shard : map_.entries()) {
-    if (shard.busy != ShardBusy::kNone && now > shard.move.deadline_ms) {
-      internal_.erase(shard.move.expected);
+    if (shard.busy == ShardBusy::kNone || now <= shard.move.deadline_ms) continue;
+    internal_.erase(shard.move.expected);
+    if (shard.move.handing_off && registry_.alive(shard.owner)) {
+      request_handoff(shard);  // the outcome is unknown; asking again is safe (idempotent)
+    } else {
       abort_change(shard, "no progress in time");
     }
   }

@@ -160,7 +160,7 @@ std::optional<Reply> OpMerge::add(std::size_t part, Reply reply) {
   if (total_ == 1 && passes_through(op_)) {  // nothing to combine: no copy kept
     missing_ = 0;
     reply.id = id_;
-    if (!reply.ok) return Reply::Error(id_, std::move(reply.error));
+    if (!reply.ok) return Reply::Error(id_, std::move(reply.error), reply.code);
     return reply;
   }
   if (parts_.empty()) parts_.resize(total_);
@@ -172,7 +172,7 @@ std::optional<Reply> OpMerge::add(std::size_t part, Reply reply) {
 Reply OpMerge::combine() {
   const uint64_t id = id_;
   for (auto& p : parts_) {
-    if (!p.ok) return Reply::Error(id, p.error);
+    if (!p.ok) return Reply::Error(id, p.error, p.code);
   }
   Reply r;
   r.id = id;

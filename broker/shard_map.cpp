@@ -31,41 +31,69 @@ void ShardMap::create(const std::vector<std::string>& split_points, uint64_t see
   shards_.push_back(std::move(last));
 }
 
-std::vector<uint32_t> ShardMap::adopt(
-    const std::vector<std::pair<std::string, ShardInfo>>& reported, uint64_t seed) {
-  std::map<uint32_t, std::pair<std::string, ShardInfo>> best;  // id -> (owner, info)
-  for (const auto& [owner, info] : reported) {
-    auto it = best.find(info.id);
-    if (it == best.end() || info.epoch > it->second.second.epoch) best[info.id] = {owner, info};
-  }
-  std::vector<std::pair<std::string, ShardInfo>> sorted;
-  for (auto& [id, v] : best) sorted.push_back(v);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto& a, const auto& b) { return compare_keys(a.second.lo, b.second.lo) < 0; });
-
+void ShardMap::create_unknown() {
   shards_.clear();
-  std::vector<uint32_t> created;
-  uint32_t fresh = 1;
-  for (const auto& [o, i] : sorted) fresh = std::max(fresh, i.id + 1);
-  auto add_gap = [&](const std::string& lo, const std::optional<std::string>& hi) {
-    ShardEntry gap;
-    gap.info = make_info(fresh, lo, hi, seed);
-    created.push_back(fresh++);
-    shards_.push_back(std::move(gap));
+  shards_.push_back(ShardEntry{});  // id 0, [-inf, +inf), no owner
+}
+
+std::pair<std::size_t, std::size_t> ShardMap::overlap(const std::string& lo,
+                                                      const std::optional<std::string>& hi) const {
+  const std::size_t first = find(lo);
+  std::size_t last = first;
+  while (last < shards_.size() && (!hi || compare_keys(shards_[last].info.lo, *hi) < 0)) ++last;
+  return {first, last};
+}
+
+std::deque<HeldOp> ShardMap::splice(std::size_t first, std::size_t last, ShardEntry entry) {
+  std::deque<HeldOp> held;
+  std::vector<ShardEntry> pieces;
+  auto gap = [](const std::string& lo, const std::optional<std::string>& hi) {
+    ShardEntry g;
+    g.info.lo = lo;
+    g.info.hi = hi;
+    return g;
   };
-  std::optional<std::string> cursor = std::string();  // nullopt once +inf is covered
-  for (const auto& [owner, info] : sorted) {
-    if (!cursor) break;  // everything covered; overlapping leftovers are ignored
-    if (compare_keys(info.lo, *cursor) < 0) continue;  // overlaps an adopted shard: drop it
-    if (compare_keys(info.lo, *cursor) > 0) add_gap(*cursor, info.lo);
-    ShardEntry e;
-    e.info = info;
-    e.owner = owner;
-    shards_.push_back(std::move(e));
-    cursor = info.hi;
+  const ShardEntry& head = shards_[first];
+  const ShardEntry& tail = shards_[last - 1];
+  if (compare_keys(head.info.lo, entry.info.lo) < 0) pieces.push_back(gap(head.info.lo, entry.info.lo));
+  const std::optional<std::string> tail_hi = tail.info.hi;
+  const bool tail_beyond =
+      entry.info.hi && (!tail_hi || compare_keys(*tail_hi, *entry.info.hi) > 0);
+  const std::optional<std::string> entry_hi = entry.info.hi;
+  pieces.push_back(std::move(entry));
+  if (tail_beyond) pieces.push_back(gap(*entry_hi, tail_hi));
+  for (std::size_t i = first; i < last; ++i) {
+    for (auto& h : shards_[i].held) held.push_back(std::move(h));
   }
-  if (cursor) add_gap(*cursor, std::nullopt);
-  return created;
+  shards_.erase(shards_.begin() + static_cast<std::ptrdiff_t>(first),
+                shards_.begin() + static_cast<std::ptrdiff_t>(last));
+  shards_.insert(shards_.begin() + static_cast<std::ptrdiff_t>(first),
+                 std::make_move_iterator(pieces.begin()), std::make_move_iterator(pieces.end()));
+  return held;
+}
+
+void ShardMap::merge_gaps() {
+  std::vector<ShardEntry> out;
+  out.reserve(shards_.size());
+  for (auto& e : shards_) {
+    if (e.gap() && !out.empty() && out.back().gap()) {
+      out.back().info.hi = e.info.hi;
+    } else {
+      out.push_back(std::move(e));
+    }
+  }
+  shards_ = std::move(out);
+}
+
+bool ShardMap::complete() const {
+  return std::all_of(shards_.begin(), shards_.end(),
+                     [](const ShardEntry& e) { return !e.gap() && !e.owner.empty(); });
+}
+
+uint64_t ShardMap::max_epoch() const {
+  uint64_t epoch = 0;
+  for (const auto& e : shards_) epoch = std::max(epoch, e.info.epoch);
+  return epoch;
 }
 
 std::size_t ShardMap::find(std::string_view key) const {

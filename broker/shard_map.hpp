@@ -29,14 +29,18 @@ struct Migration {
   std::string cursor;      // next key to export (keys >= cursor remain)
   bool started = false;    // first chunk requested
   bool last_chunk = false; // the chunk being imported is the last one
+  bool handing_off = false; // the copy is synced; the source was asked to hand the shard off
   uint64_t expected = 0;   // id of the internal request whose reply moves the change on
   uint64_t copied = 0;     // keys copied so far
   int64_t deadline_ms = 0; // abort when no step completes by then
 };
 
+// A range of the map is one of: a shard with an owner (served while the owner is alive); a shard
+// whose owner no longer holds it (owner empty); or a gap (id 0) that no registered worker has
+// reported since the broker started. The last two are unavailable: requests fail at once.
 struct ShardEntry {
   ShardInfo info;
-  std::string owner;  // worker id; empty when unassigned
+  std::string owner;  // worker id; empty when no registered worker holds it
   // Serialization around deletes: while a delete is in flight on this shard, later ops wait here.
   bool barrier = false;
   ShardBusy busy = ShardBusy::kNone;
@@ -46,16 +50,27 @@ struct ShardEntry {
   bool holding() const { return barrier || busy != ShardBusy::kNone; }
 
   KeyRange range() const { return KeyRange{info.lo, info.hi}; }
+  bool gap() const { return info.id == 0; }
 };
 
 class ShardMap {
  public:
   // Builds shards [-inf,p1), [p1,p2), ... [pn,+inf) with ids 1..n+1 at epoch 1.
   void create(const std::vector<std::string>& split_points, uint64_t seed);
-  // Adopts shards reported by workers (highest epoch wins per id) and fills any gap in the key
-  // space with new shards. Returns the ids of the shards it had to create.
-  std::vector<uint32_t> adopt(const std::vector<std::pair<std::string, ShardInfo>>& reported,
-                              uint64_t seed);
+  // One gap covering every key: an existing cluster's map before any worker has reported.
+  void create_unknown();
+  // Entries overlapping [lo, hi) as an index range [first, last).
+  std::pair<std::size_t, std::size_t> overlap(const std::string& lo,
+                                              const std::optional<std::string>& hi) const;
+  // Puts `entry` where [first, last) were (they overlap it); what they covered outside it becomes
+  // gaps. Returns the held ops of the removed entries, for re-routing.
+  std::deque<HeldOp> splice(std::size_t first, std::size_t last, ShardEntry entry);
+  // Merges neighbouring gaps into one.
+  void merge_gaps();
+  // True when every range is a shard with an owner (alive or not).
+  bool complete() const;
+  // The highest shard id and epoch in the map.
+  uint64_t max_epoch() const;
 
   bool empty() const { return shards_.empty(); }
   std::size_t size() const { return shards_.size(); }

@@ -48,24 +48,6 @@ void Broker::on_worker_message(RoutedMessage m) {
   }
 }
 
-void Broker::on_register(const std::string& id, const Reply& r) {
-  bool revived = registry_.touch_alive(id, now_ms());
-  spdlog::info("broker: worker '{}' registered{} holding {} shard(s)", id,
-               revived ? "" : " again", r.shards.size());
-  if (!ready_) {
-    reported_[id] = r.shards;
-    std::size_t alive = registry_.alive_ids().size();
-    if (alive >= static_cast<std::size_t>(config_.min_workers)) {
-      initialize_map();
-    } else {
-      spdlog::info("broker: waiting for {} more worker(s)", config_.min_workers - alive);
-    }
-    return;
-  }
-  note_shard_stats(id, r.shards);
-  send_assign(id);
-}
-
 // Workers report their shards' sizes with every heartbeat; the balancer decides on them.
 void Broker::note_shard_stats(const std::string& worker, const std::vector<ShardInfo>& shards) {
   for (const auto& s : shards) {
@@ -78,39 +60,16 @@ void Broker::note_shard_stats(const std::string& worker, const std::vector<Shard
   }
 }
 
-void Broker::initialize_map() {
-  std::vector<std::pair<std::string, ShardInfo>> reported;
-  for (const auto& [worker, shards] : reported_) {
-    if (!registry_.alive(worker)) continue;
-    for (const auto& s : shards) {
-      if (!s.importing) reported.emplace_back(worker, s);
-    }
-  }
-  if (reported.empty()) {
-    map_.create(config_.split_points, config_.seed);
-  } else {
-    map_.adopt(reported, config_.seed);
-  }
-  auto alive = registry_.alive_ids();
-  std::size_t next = 0;
-  for (auto& shard : map_.entries()) {  // round-robin for shards nobody holds
-    if (shard.owner.empty()) shard.owner = alive[next++ % alive.size()];
-  }
-  for (const auto& shard : map_.entries()) {
-    spdlog::info("broker: shard {} [{}, {}) epoch {} keys {} -> {}", shard.info.id,
-                 escape_key(shard.info.lo), shard.info.hi ? escape_key(*shard.info.hi) : "+inf",
-                 shard.info.epoch, shard.info.keys, shard.owner);
-  }
-  reported_.clear();
-  ready_ = true;
-  for (const auto& w : alive) send_assign(w);
-  spdlog::info("broker: ready with {} shard(s) on {} worker(s)", map_.size(), alive.size());
-}
-
+// The worker's whole assignment, with the cluster id and the copies it must delete.
 void Broker::send_assign(const std::string& worker) {
   Op assign;
   assign.op = std::string(op::kAssign);
   assign.shards = map_.assignment_for(worker);
+  assign.cluster = cluster_id_;
+  if (auto it = drops_.find(worker); it != drops_.end()) {
+    assign.drops = std::move(it->second);
+    drops_.erase(it);
+  }
   send_to_worker(worker, assign);
 }
 
@@ -151,17 +110,39 @@ void Broker::housekeeping() {
   Op hb;
   hb.op = std::string(op::kHeartbeat);
   for (const auto& id : registry_.alive_ids()) send_to_worker(id, hb);
-  std::vector<uint64_t> late;
-  parts_.for_each([&](uint64_t sub_id, const PartRef& ref) {
-    if (!ref.worker.empty() && now > ref.deadline_ms) late.push_back(sub_id);
-  });
-  for (uint64_t sub_id : late) {
-    complete_part(sub_id, Reply::Error(0, "ERR timeout: worker did not answer in time"));
-  }
+  expire_parts(now);
   check_migrations(now);
   if (ready_) balance();
   flush_worker_batches();
   release_idle_memory();
+}
+
+// Every part past its deadline fails: sent ones (the worker did not answer; a write may or may not
+// have been applied) and held ones (their shard stayed behind a barrier too long), which also
+// leave their shard's queue.
+void Broker::expire_parts(int64_t now) {
+  std::vector<uint64_t> late;
+  parts_.for_each([&](uint64_t sub_id, const PartRef& ref) {
+    if (now > ref.deadline_ms) late.push_back(sub_id);
+  });
+  for (uint64_t sub_id : late) {
+    const PartRef* ref = parts_.find(sub_id);
+    if (ref == nullptr) continue;
+    if (!ref->worker.empty()) {
+      complete_part(sub_id, Reply::Error(0, "ERR timeout: worker did not answer in time",
+                                         ErrorCode::kTimeout));
+      continue;
+    }
+    if (auto idx = map_.by_id(ref->shard_id)) {
+      std::erase_if(map_.at(*idx).held, [sub_id](const HeldOp& h) { return h.sub_id == sub_id; });
+    }
+    complete_part(sub_id,
+                  Reply::Error(0,
+                               fmt::format("ERR timeout: shard {} stayed busy (a delete or a "
+                                           "structural change) for too long",
+                                           ref->shard_id),
+                               ErrorCode::kTimeout));
+  }
 }
 
 // After a burst (a bulk load pipelines a million requests) the tables keep their peak size and
@@ -178,6 +159,10 @@ void Broker::release_idle_memory() {
 
 void Broker::on_worker_dead(const std::string& id) {
   spdlog::warn("broker: worker '{}' missed its heartbeats: marking it dead", id);
+  fail_worker(id, "worker " + id + " died", true);
+}
+
+void Broker::fail_worker(const std::string& id, const std::string& why, bool notify) {
   if (auto it = outgoing_.find(id); it != outgoing_.end()) it->second.batch.clear();
   std::vector<uint64_t> lost;
   parts_.for_each([&](uint64_t sub_id, const PartRef& ref) {
@@ -187,8 +172,9 @@ void Broker::on_worker_dead(const std::string& id) {
     const PartRef* ref = parts_.find(sub_id);
     if (ref == nullptr) continue;
     auto idx = map_.by_id(ref->shard_id);
-    std::string why = idx ? unavailable(map_.at(*idx)) : "ERR worker " + id + " died";
-    complete_part(sub_id, Reply::Error(0, why));
+    std::string msg = idx && !registry_.alive(id) ? unavailable(map_.at(*idx))
+                                                   : "ERR " + why + " (the op may have been applied)";
+    complete_part(sub_id, Reply::Error(0, msg, ErrorCode::kUnavailable));
   }
   for (auto it = internal_.begin(); it != internal_.end();) {
     if (it->second.worker == id) {
@@ -198,11 +184,14 @@ void Broker::on_worker_dead(const std::string& id) {
     }
   }
   for (auto& shard : map_.entries()) {
-    bool involved = shard.owner == id || (shard.busy == ShardBusy::kMoving && shard.move.to == id);
-    if (shard.busy != ShardBusy::kNone && involved) abort_change(shard, "worker " + id + " died");
-    if (shard.owner == id) {
+    const bool source = shard.owner == id;
+    const bool target = shard.busy == ShardBusy::kMoving && shard.move.to == id;
+    // Once the source was asked to hand off, the target is not needed to finish: the move goes on.
+    const bool needed = source || (target && !shard.move.handing_off);
+    if (shard.busy != ShardBusy::kNone && needed) abort_change(shard, why, notify);
+    if (source) {
       shard.barrier = false;
-      release_held(shard);  // the owner is dead, so every held op fails now
+      release_held(shard);  // to the restarted owner, or failed if it is dead
     }
   }
 }

@@ -10,6 +10,10 @@ bool WorkerRegistry::touch_alive(const std::string& id, int64_t now) {
   return revived;
 }
 
+void WorkerRegistry::mark_dead(const std::string& id) {
+  if (auto it = workers_.find(id); it != workers_.end()) it->second.alive = false;
+}
+
 bool WorkerRegistry::seen(const std::string& id, int64_t now) {
   auto it = workers_.find(id);
   if (it == workers_.end() || !it->second.alive) return false;

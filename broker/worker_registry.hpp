@@ -23,6 +23,8 @@ class WorkerRegistry {
   // Marks every worker silent for longer than `liveness_ms` dead and returns their ids.
   std::vector<std::string> expire(int64_t now, int64_t liveness_ms);
 
+  // Marks the worker dead (a refused registration): it must register again to count.
+  void mark_dead(const std::string& id);
   bool alive(const std::string& id) const;
   bool known(const std::string& id) const { return workers_.count(id) > 0; }
   bool draining(const std::string& id) const;

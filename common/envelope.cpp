@@ -48,7 +48,7 @@ void pack_opt_bin(Packer& p, const std::optional<std::string>& s) {
 }
 
 void pack_shard_info(Packer& p, const ShardInfo& s) {
-  p.pack_map(7 + !s.owner.empty() + s.importing);
+  p.pack_map(6 + (s.seed != 0) + !s.owner.empty() + s.importing);
   pack_str(p, "id");
   p.pack(s.id);
   pack_str(p, "lo");
@@ -57,8 +57,7 @@ void pack_shard_info(Packer& p, const ShardInfo& s) {
   pack_opt_bin(p, s.hi);
   pack_str(p, "epoch");
   p.pack(s.epoch);
-  pack_str(p, "seed");
-  p.pack(s.seed);
+  if (s.seed != 0) pack_str(p, "seed"), p.pack(s.seed);  // 0 (status replies): left out
   pack_str(p, "keys");
   p.pack(s.keys);
   pack_str(p, "bytes");
@@ -81,11 +80,18 @@ void pack_worker_info(Packer& p, const WorkerInfo& w) {
   p.pack(w.draining);
 }
 
+void pack_shard_list(Packer& p, std::string_view field, const std::vector<ShardInfo>& list) {
+  pack_str(p, field);
+  p.pack_array(static_cast<uint32_t>(list.size()));
+  for (const auto& s : list) pack_shard_info(p, s);
+}
+
 void pack_op(Packer& p, const Op& op) {
   uint32_t n = 3;  // v, id, op
   n += op.key.has_value() + op.value.has_value() + op.end.has_value() + op.limit.has_value();
   n += !op.keys.empty() + !op.pairs.empty() + !op.batch.empty() + op.shard.has_value();
   n += op.shard.has_value() /* epoch */ + !op.worker.empty() + !op.shards.empty() + op.stream;
+  n += !op.cluster.empty() + !op.drops.empty() + op.force;
   p.pack_map(n);
   pack_str(p, f::kV);
   p.pack(op.version);
@@ -129,6 +135,9 @@ void pack_op(Packer& p, const Op& op) {
     p.pack_array(static_cast<uint32_t>(op.shards.size()));
     for (const auto& s : op.shards) pack_shard_info(p, s);
   }
+  if (!op.cluster.empty()) pack_str(p, f::kCluster), pack_str(p, op.cluster);
+  if (!op.drops.empty()) pack_shard_list(p, f::kDrops, op.drops);
+  if (op.force) pack_str(p, "force"), p.pack(true);
 }
 
 void pack_where(Packer& p, const WhereInfo& w) {
@@ -147,9 +156,9 @@ void pack_where(Packer& p, const WhereInfo& w) {
 
 void pack_reply(Packer& p, const Reply& r) {
   uint32_t n = 3;  // v, id, ok
-  n += !r.ok + r.has_value + r.n.has_value() + r.values.has_value() + r.items.has_value();
+  n += 2 * !r.ok + r.has_value + r.n.has_value() + r.values.has_value() + r.items.has_value();
   n += r.where.has_value() + r.is_batch + !r.op.empty() + !r.worker.empty() + !r.shards.empty();
-  n += !r.workers.empty() + r.partial;
+  n += !r.workers.empty() + r.partial + !r.cluster.empty() + !r.handoffs.empty() + r.ephemeral;
   p.pack_map(n);
   pack_str(p, f::kV);
   p.pack(proto::kVersion);
@@ -157,7 +166,10 @@ void pack_reply(Packer& p, const Reply& r) {
   p.pack(r.id);
   pack_str(p, f::kOk);
   p.pack(r.ok);
-  if (!r.ok) pack_str(p, f::kError), pack_str(p, r.error);
+  if (!r.ok) {
+    pack_str(p, f::kError), pack_str(p, r.error);
+    pack_str(p, f::kCode), pack_str(p, error_code_name(r.code));
+  }
   if (r.has_value) pack_str(p, f::kValue), pack_opt_bin(p, r.value);
   if (r.n) pack_str(p, f::kN), p.pack(*r.n);
   if (r.values) {
@@ -193,6 +205,9 @@ void pack_reply(Packer& p, const Reply& r) {
     p.pack_array(static_cast<uint32_t>(r.workers.size()));
     for (const auto& w : r.workers) pack_worker_info(p, w);
   }
+  if (!r.cluster.empty()) pack_str(p, f::kCluster), pack_str(p, r.cluster);
+  if (!r.handoffs.empty()) pack_shard_list(p, f::kHandoffs, r.handoffs);
+  if (r.ephemeral) pack_str(p, "ephemeral"), p.pack(true);
 }
 
 // ---- decoding -------------------------------------------------------------------------------
@@ -365,6 +380,9 @@ Status decode_op_field(std::string_view k, const Obj& val, Op& op, int depth) {
   if (k == f::kStream) return want_bool(val, k, op.stream);
   if (k == f::kWorker) return want_bytes(val, k, op.worker);
   if (k == f::kShards) return decode_shards(val, op.shards);
+  if (k == f::kCluster) return want_bytes(val, k, op.cluster);
+  if (k == f::kDrops) return decode_shards(val, op.drops);
+  if (k == "force") return want_bool(val, k, op.force);
   return Status::Ok();  // unknown fields are ignored, so newer clients can talk to older servers
 }
 
@@ -409,6 +427,12 @@ Status decode_reply_field(std::string_view k, const Obj& val, Reply& r, int dept
     return Status::Ok();
   }
   if (k == f::kError) return want_bytes(val, k, r.error);
+  if (k == f::kCode) {
+    std::string name;
+    Status st = want_bytes(val, k, name);
+    r.code = error_code_from_name(name);
+    return st;
+  }
   if (k == f::kValue) {
     r.has_value = true;
     return want_opt_bytes(val, k, r.value);
@@ -458,6 +482,9 @@ Status decode_reply_field(std::string_view k, const Obj& val, Reply& r, int dept
   if (k == f::kPartial) return want_bool(val, k, r.partial);
   if (k == f::kWorker) return want_bytes(val, k, r.worker);
   if (k == f::kShards) return decode_shards(val, r.shards);
+  if (k == f::kCluster) return want_bytes(val, k, r.cluster);
+  if (k == f::kHandoffs) return decode_shards(val, r.handoffs);
+  if (k == "ephemeral") return want_bool(val, k, r.ephemeral);
   if (k == "workers") {
     if (auto st = want_array(val, k); !st.ok()) return st;
     r.workers.resize(val.via.array.size);
@@ -476,6 +503,7 @@ Status decode_reply_obj(const Obj& o, Reply& r, int depth) {
     if (!is_bytes(kv.key)) return Status::Error("envelope field names must be strings");
     if (auto st = decode_reply_field(as_view(kv.key), kv.val, r, depth); !st.ok()) return st;
   }
+  normalize_error_code(r);
   return Status::Ok();
 }
 

@@ -60,6 +60,11 @@ struct Op {
   uint64_t epoch = 0;
   std::string worker;
   std::vector<ShardInfo> shards;
+  // assign: the cluster's id, and copies this worker must delete: {id, epoch} names exactly the
+  // copy the broker knows superseded (a worker holding another epoch keeps its copy).
+  std::string cluster;
+  std::vector<ShardInfo> drops;
+  bool force = false;  // recreate: the operator said data may be lost ("force")
 };
 
 struct WhereInfo {
@@ -75,6 +80,7 @@ struct Reply {
   uint64_t id = 0;
   bool ok = true;
   std::string error;
+  ErrorCode code = ErrorCode::kNone;  // set on every error reply ("code" on the wire)
   bool has_value = false;            // "value" present (it may be nil)
   std::optional<std::string> value;  // nil when the key is absent
   std::optional<int64_t> n;
@@ -90,20 +96,36 @@ struct Reply {
   std::string worker;
   std::vector<ShardInfo> shards;
   std::vector<WorkerInfo> workers;  // status replies
+  // register: the cluster this worker belongs to ("" if none yet) and its handoff tombstones:
+  // {id, epoch, owner} = "shard id was handed to owner, who holds it at epoch".
+  std::string cluster;
+  std::vector<ShardInfo> handoffs;
+  bool ephemeral = false;  // register: no --data-dir, so a restart has lost every shard
 
   static Reply Ok(uint64_t id) {
     Reply r;
     r.id = id;
     return r;
   }
-  static Reply Error(uint64_t id, std::string msg) {
+  static Reply Error(uint64_t id, std::string msg, ErrorCode code = ErrorCode::kOther) {
     Reply r;
     r.id = id;
     r.ok = false;
     r.error = std::move(msg);
+    r.code = code == ErrorCode::kNone ? ErrorCode::kOther : code;
     return r;
   }
+  static Reply Error(uint64_t id, const Status& st) { return Error(id, st.message(), st.code()); }
 };
+
+// An error reply without a "code" (an older or hand-written peer) gets kOther; an ok one kNone.
+inline void normalize_error_code(Reply& r) {
+  if (r.ok) {
+    r.code = ErrorCode::kNone;
+  } else if (r.code == ErrorCode::kNone) {
+    r.code = ErrorCode::kOther;
+  }
+}
 
 std::string encode(const Op& op);
 std::string encode(const Reply& reply);

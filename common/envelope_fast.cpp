@@ -83,6 +83,7 @@ bool fast_reply_field(MsgpackReader& r, std::string_view k, Reply& reply, int de
   if (k == f::kId) return r.uint(reply.id);
   if (k == f::kOk) return r.boolean(reply.ok);
   if (k == f::kError) return r.bytes(s) && (reply.error.assign(s), true);
+  if (k == f::kCode) return r.bytes(s) && (reply.code = error_code_from_name(s), true);
   if (k == f::kValue) return opt_bytes(r, reply.value) && (reply.has_value = true);
   if (k == f::kN) {
     int64_t v = 0;
@@ -106,7 +107,9 @@ bool fast_reply(MsgpackReader& r, Reply& reply, int depth) {
   auto field = [&](MsgpackReader& in, std::string_view k) {
     return fast_reply_field(in, k, reply, depth);
   };
-  return read_fields(r, field);
+  if (!read_fields(r, field)) return false;
+  normalize_error_code(reply);
+  return true;
 }
 
 }  // namespace

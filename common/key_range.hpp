@@ -22,6 +22,7 @@ struct KeyRange {
   bool overlaps_closed(std::string_view first, std::string_view last) const {
     return compare_keys(last, lo) >= 0 && (!hi || compare_keys(first, *hi) < 0);
   }
+  bool operator==(const KeyRange&) const = default;
 };
 
 // Printable form of a key: printable ASCII as is, other bytes as \xNN (for logs and admin output).

@@ -314,4 +314,12 @@ void DiskStorage::report(const std::string& what, const Status& st) {
   unreported_ = 0;
 }
 
+Status DiskStorage::load_cluster_state(ClusterState& out) {
+  return clossyne::load_cluster_state(opts_.dir, out);
+}
+
+Status DiskStorage::save_cluster_state(const ClusterState& state) {
+  return clossyne::save_cluster_state(opts_.dir, state);
+}
+
 }  // namespace clossyne

@@ -69,6 +69,8 @@ class DiskStorage final : public Storage {
   Status commit(bool force_sync) override;
   const std::string& write_refusal() const override { return refusal_; }
 
+  Status load_cluster_state(ClusterState& out) override;
+  Status save_cluster_state(const ClusterState& state) override;
   void tick(int64_t now_ms, const ShardTable& table) override;
   void close() override;
 

@@ -86,7 +86,27 @@ std::vector<uint32_t> ShardTable::unseen_split(const ShardInfo& s, const std::se
   return out;
 }
 
-Status ShardTable::assign(const std::vector<ShardInfo>& shards) {
+// Records the drop of every held shard `drops` names at exactly its held epoch (and not listed).
+bool ShardTable::drop_listed(const std::vector<ShardInfo>& drops, const std::set<uint32_t>& listed,
+                             std::set<uint32_t>& dropped) {
+  for (const ShardInfo& d : drops) {
+    auto it = shards_.find(d.id);
+    if (it == shards_.end() || listed.count(d.id) || it->second.info().epoch != d.epoch) continue;
+    storage_->record_drop(d.id);
+    dropped.insert(d.id);
+  }
+  return !dropped.empty();
+}
+
+Status ShardTable::assign(const std::vector<ShardInfo>& shards,
+                          const std::vector<ShardInfo>& drops, const std::string& cluster) {
+  if (!cluster.empty() && cluster != state_.cluster) {
+    ClusterState next = state_;
+    next.cluster = cluster;
+    if (Status st = storage_->save_cluster_state(next); !st.ok()) return st;
+    spdlog::info("joined cluster {}", cluster);
+    state_ = std::move(next);
+  }
   // Log first: the records say what the shards will be, then the change is made.
   std::set<uint32_t> listed;
   for (const ShardInfo& s : shards) listed.insert(s.id);
@@ -123,12 +143,8 @@ Status ShardTable::assign(const std::vector<ShardInfo>& shards) {
       changed = true;
     }
   }
-  for (const auto& [id, shard] : shards_) {
-    if (!listed.count(id) && !joined.count(id)) {
-      storage_->record_drop(id);
-      changed = true;
-    }
-  }
+  std::set<uint32_t> dropped;  // named by `drops`: another worker owns them at a higher epoch
+  if (drop_listed(drops, listed, dropped)) changed = true;
   if (changed && storage_->persistent()) {
     if (Status st = storage_->commit(true); !st.ok()) return st;
   }
@@ -174,15 +190,19 @@ Status ShardTable::assign(const std::vector<ShardInfo>& shards) {
       it->second.reassign(s);
     }
   }
-  for (auto it = shards_.begin(); it != shards_.end();) {
-    if (listed.count(it->first)) {
-      ++it;
-      continue;
-    }
-    spdlog::info("shard {} dropped ({} keys){}{}", it->first, it->second.tree().size(),
-                 it->second.info().importing ? ", an unfinished import" : "",
+  for (uint32_t id : dropped) {
+    auto it = shards_.find(id);
+    spdlog::info("shard {} epoch {} dropped ({} keys): the broker says it is superseded{}{}", id,
+                 it->second.info().epoch, it->second.tree().size(),
+                 it->second.info().importing ? " (an unfinished import)" : "",
                  storage_->persistent() ? "; the drop is persisted" : "");
-    it = shards_.erase(it);
+    shards_.erase(it);
+  }
+  for (const auto& [id, shard] : shards_) {
+    if (!listed.count(id)) {
+      spdlog::info("shard {} epoch {} ({} keys) is not in the assignment: kept until a handoff",
+                   id, shard.info().epoch, shard.tree().size());
+    }
   }
   return Status::Ok();
 }
@@ -245,6 +265,31 @@ void ShardTable::restore(std::map<uint32_t, Shard> shards) {
   for (auto& [id, shard] : shards_) shard.attach(storage_, undo_.get());
 }
 
+std::vector<ShardInfo> ShardTable::describe_all() const {
+  std::vector<ShardInfo> out;
+  out.reserve(shards_.size());
+  for (const auto& [id, shard] : shards_) out.push_back(shard.describe());
+  return out;
+}
+
+Status ShardTable::load_cluster_state() {
+  if (Status st = storage_->load_cluster_state(state_); !st.ok()) return st;
+  std::set<uint32_t> gone;
+  for (const auto& [id, shard] : shards_) {
+    const ShardInfo* h = state_.handoff(id);
+    if (h && shard.info().epoch < h->epoch) gone.insert(id);
+  }
+  if (gone.empty()) return Status::Ok();
+  for (uint32_t id : gone) storage_->record_drop(id);
+  if (Status st = storage_->commit(true); !st.ok()) return st;
+  for (uint32_t id : gone) {
+    spdlog::info("shard {} was handed off to {} (epoch {}) before the restart: dropped", id,
+                 state_.handoff(id)->owner, state_.handoff(id)->epoch);
+    shards_.erase(id);
+  }
+  return Status::Ok();
+}
+
 std::vector<ShardInfo> ShardTable::describe() const {
   std::vector<ShardInfo> out;
   out.reserve(shards_.size());
@@ -260,27 +305,29 @@ Reply ShardTable::not_held(const Op& sub, const char* why) const {
   msg += " is not held by worker ";
   msg += worker_id_;
   msg += why;
-  return Reply::Error(sub.id, std::move(msg));
+  return Reply::Error(sub.id, std::move(msg), ErrorCode::kNotHeld);
 }
 
 Reply ShardTable::execute(const Op& sub) {
   if (!sub.shard) {
     if (!Shard::knows(sub.op) && sub.op != proto::op::kSplit && sub.op != proto::op::kImport &&
-        sub.op != proto::op::kSync)
+        sub.op != proto::op::kSync && sub.op != proto::op::kHandoff)
       return Reply::Error(sub.id, "ERR unknown op '" + sub.op + "'");
     return Reply::Error(sub.id, "ERR missing field 'shard'");
   }
+  if (sub.op == proto::op::kHandoff) return run_handoff(sub);
   auto it = shards_.find(*sub.shard);
   if (it == shards_.end()) return not_held(sub);
   Shard& shard = it->second;
   if (sub.epoch != shard.info().epoch) {
     return Reply::Error(sub.id, "ERR stale epoch for shard " + std::to_string(*sub.shard) +
-                                    " (have " + std::to_string(shard.info().epoch) + ")");
+                                    " (have " + std::to_string(shard.info().epoch) + ")",
+                        ErrorCode::kStaleEpoch);
   }
   spdlog::debug("shard {}: {} id {}", *sub.shard, sub.op, sub.id);
   if (const std::string& refusal = storage_->write_refusal();
       !refusal.empty() && is_write_op(sub.op))
-    return Reply::Error(sub.id, refusal);  // nothing is applied, so reads never see it
+    return Reply::Error(sub.id, refusal, ErrorCode::kRefused);  // nothing applied: no read sees it
   if (sub.op == proto::op::kImport) return run_import(sub, shard);
   if (sub.op == proto::op::kSync) {
     sync_wanted_ = true;  // the loop answers after the turn's commit, fsynced
@@ -290,6 +337,40 @@ Reply ShardTable::execute(const Op& sub) {
   if (shard.info().importing) return not_held(sub, " (it is being imported)");
   if (sub.op == proto::op::kSplit) return run_split(sub, shard);
   return shard.apply(sub, worker_id_);
+}
+
+// The last step of a move: the new owner (sub.worker) holds a synced copy at sub.epoch + 1. The
+// tombstone is saved durably first, then the shard's data is dropped: from then on a restarted
+// broker adopts the new owner's copy, and recovery drops this one should the drop record be lost.
+// Answered ok again when the same handoff was already made (the broker may ask twice).
+Reply ShardTable::run_handoff(const Op& sub) {
+  const uint64_t next = sub.epoch + 1;
+  if (const ShardInfo* h = state_.handoff(*sub.shard);
+      h && h->epoch == next && h->owner == sub.worker && !shards_.count(*sub.shard))
+    return Reply::Ok(sub.id);
+  auto it = shards_.find(*sub.shard);
+  if (it == shards_.end()) return not_held(sub);
+  const ShardInfo& info = it->second.info();
+  if (info.epoch != sub.epoch)
+    return Reply::Error(sub.id,
+                        "ERR stale epoch for shard " + std::to_string(*sub.shard) + " (have " +
+                            std::to_string(info.epoch) + ")",
+                        ErrorCode::kStaleEpoch);
+  if (info.importing || sub.worker.empty() || sub.worker == worker_id_)
+    return Reply::Error(sub.id, "ERR handoff of shard " + std::to_string(*sub.shard) +
+                                    " needs an owned shard and another worker");
+  ClusterState next_state = state_;
+  next_state.add_handoff(*sub.shard, next, sub.worker);
+  if (Status st = storage_->save_cluster_state(next_state); !st.ok())
+    return Reply::Error(sub.id, "ERR cannot record the handoff: " + st.message(),
+                        ErrorCode::kRefused);
+  state_ = std::move(next_state);
+  spdlog::info("shard {} ({} keys) handed off to {} at epoch {}: dropped", *sub.shard,
+               it->second.tree().size(), sub.worker, next);
+  storage_->record_drop(*sub.shard);
+  shards_.erase(it);
+  sync_wanted_ = true;
+  return Reply::Ok(sub.id);
 }
 
 Reply ShardTable::run_import(const Op& sub, Shard& shard) {

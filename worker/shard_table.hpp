@@ -41,14 +41,25 @@ class ShardTable {
   // `storage` (nullptr: in-memory) must outlive the table.
   explicit ShardTable(std::string worker_id, Storage* storage = nullptr);
 
-  // Creates the listed shards that are missing (empty), updates bounds and epoch of held ones and
-  // drops the ones not listed. With a persistent storage the changes are logged and synced first;
-  // when that fails nothing changes and the error (strerror) is returned.
+  // Creates the listed shards that are missing (empty) and updates bounds and epoch of held ones.
+  // A held shard is deleted only when `drops` names it at exactly the epoch held (the broker's
+  // epoch-checked word that another worker owns it at a higher epoch), or when it is listed as
+  // importing anew; a shard the assignment does not mention is kept. `cluster` (when not empty)
+  // is saved as the cluster this worker belongs to. With a persistent storage the changes are
+  // logged and synced first; when that fails nothing changes and the error is returned.
   // REQUIRES: no uncommitted changes (commit() first).
-  Status assign(const std::vector<ShardInfo>& shards);
+  Status assign(const std::vector<ShardInfo>& shards, const std::vector<ShardInfo>& drops = {},
+                const std::string& cluster = {});
   // Every held shard that is not importing, with keys = its key count and bytes = its tree's
-  // memory, in id order (the "register" and "heartbeat" payload). O(#shards x log n).
+  // memory, in id order (the "heartbeat" payload). O(#shards x log n).
   std::vector<ShardInfo> describe() const;
+  // Every held shard, importing ones flagged (the "register" payload).
+  std::vector<ShardInfo> describe_all() const;
+
+  // Loads the cluster id and handoff tombstones, then drops any recovered shard a tombstone says
+  // was handed off (its drop record may not have been committed). Call after Storage::recover.
+  Status load_cluster_state();
+  const ClusterState& cluster_state() const { return state_; }
 
   // One routed sub-op (needs `shard` and `epoch`); the reply carries sub.id.
   Reply execute(const Op& sub);
@@ -75,6 +86,9 @@ class ShardTable {
   void rollback();
   Reply run_split(const Op& sub, Shard& shard);
   Reply run_import(const Op& sub, Shard& shard);
+  Reply run_handoff(const Op& sub);
+  bool drop_listed(const std::vector<ShardInfo>& drops, const std::set<uint32_t>& listed,
+                   std::set<uint32_t>& dropped);
   Reply not_held(const Op& sub, const char* why = "") const;
   std::vector<uint32_t> unseen_split(const ShardInfo& s, const std::set<uint32_t>& listed,
                                      const std::set<uint32_t>& taken) const;
@@ -84,6 +98,7 @@ class ShardTable {
   Storage* storage_;               // never null: a shared MemoryStorage when none is given
   std::unique_ptr<UndoLog> undo_;  // on the heap: shards point at it, the table may move
   std::map<uint32_t, Shard> shards_;
+  ClusterState state_;        // cluster id and handoff tombstones (worker/cluster_state.hpp)
   bool sync_wanted_ = false;  // the next commit must fsync (a split or a sync since the last)
 };
 

@@ -18,6 +18,7 @@
 
 #include "common/envelope.hpp"
 #include "common/status.hpp"
+#include "worker/cluster_state.hpp"
 
 namespace clossyne {
 
@@ -62,6 +63,11 @@ class Storage {
   // process restarts and recovers from what is on disk.
   virtual const std::string& write_refusal() const;
 
+  // The cluster id and handoff tombstones (worker/cluster_state.hpp), outside the log: saved
+  // durably at once (not at the next commit). A memory storage keeps nothing.
+  virtual Status load_cluster_state(ClusterState& out) = 0;
+  virtual Status save_cluster_state(const ClusterState& state) = 0;
+
   // Loop housekeeping between turns: the once-a-second fsync and background compaction.
   virtual void tick(int64_t now_ms, const ShardTable& table) = 0;
   // Clean shutdown: makes every committed change durable (uncommitted ones are dropped); a
@@ -81,6 +87,11 @@ class MemoryStorage final : public Storage {
   void record_join(const ShardInfo&, const std::vector<uint32_t>&) override {}
   bool has_pending() const override { return false; }
   Status commit(bool) override { return Status::Ok(); }
+  Status load_cluster_state(ClusterState& out) override {
+    out = ClusterState();
+    return Status::Ok();
+  }
+  Status save_cluster_state(const ClusterState&) override { return Status::Ok(); }
   void tick(int64_t, const ShardTable&) override {}
   void close() override {}
 };

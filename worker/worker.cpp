@@ -44,7 +44,8 @@ Worker::Worker(zmq::context_t& ctx, std::string broker, std::string id, WorkerTi
       shards_(id_, storage_.get()) {}
 
 Status Worker::recover() {
-  return storage_->recover(shards_);
+  if (Status st = storage_->recover(shards_); !st.ok()) return st;
+  return shards_.load_cluster_state();
 }
 
 void Worker::run() {
@@ -166,7 +167,7 @@ void Worker::commit_turn() {
         if (write) ++w;
         after_write = after_write || write;
         Reply& r = h.reply.is_batch ? h.reply.replies[i] : h.reply;
-        if (after_write && r.ok) r = Reply::Error(r.id, msg);
+        if (after_write && r.ok) r = Reply::Error(r.id, msg, ErrorCode::kRefused);
       }
     }
   }
@@ -186,7 +187,7 @@ void Worker::handle(std::string_view body) {
   if (op.op == proto::op::kAssign) {
     spdlog::info("assignment from broker: {} shards", op.shards.size());
     commit_turn();  // the changes before it are committed (and answered) first
-    if (Status st = shards_.assign(op.shards); !st.ok()) {
+    if (Status st = shards_.assign(op.shards, op.drops, op.cluster); !st.ok()) {
       spdlog::error(
           "cannot persist the assignment ({}); keeping the current shards and asking "
           "again",
@@ -217,8 +218,12 @@ void Worker::send_register() {
   Reply reg;
   reg.op = proto::op::kRegister;
   reg.worker = id_;
-  reg.shards = shards_.describe();
-  spdlog::info("registering with broker {} ({} shards)", broker_, reg.shards.size());
+  reg.shards = shards_.describe_all();  // importing copies too: a handoff may make them the home
+  reg.cluster = shards_.cluster_state().cluster;
+  reg.handoffs = shards_.cluster_state().handoffs;
+  reg.ephemeral = !storage_->persistent();
+  spdlog::info("registering with broker {} ({} shards, cluster {})", broker_, reg.shards.size(),
+               reg.cluster.empty() ? "(none yet)" : reg.cluster);
   send(reg);
 }
 

@@ -4,8 +4,10 @@
 //
 // Wire: worker -> broker messages are Reply envelopes (register, heartbeat, results); broker ->
 // worker messages are Op envelopes (heartbeat, reregister, assign, batch, single routed ops).
-// Register and every heartbeat carry the held (non-importing) shards with their key counts and
-// tree sizes; the broker splits and balances on them.
+// Register carries every held shard (importing ones flagged), the cluster id and the handoff
+// tombstones; every heartbeat carries the held (non-importing) shards with their key counts and
+// tree sizes, which the broker splits and balances on. A shard is deleted only on the broker's
+// explicit, epoch-checked word (an assign's drops, or a handoff), never for not being mentioned.
 // Undecodable messages are logged and ignored.
 //
 // Durability: every message received in one loop turn is applied, then the Storage commits the

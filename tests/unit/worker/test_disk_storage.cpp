@@ -199,7 +199,7 @@ TEST_CASE("disk storage: a dropped shard stays dropped; a re-created one starts 
     REQUIRE(n.set("b", "1").ok);
     REQUIRE(n.set("x", "2").ok);
     REQUIRE(n.table.commit().ok());
-    REQUIRE(n.table.assign({shard_info(1, "", "m")}).ok());
+    REQUIRE(n.table.assign({shard_info(1, "", "m")}, {shard_info(2, "m", std::nullopt)}).ok());
   }
   {
     Node n(dir.path());
@@ -356,7 +356,7 @@ TEST_CASE("disk storage: a failed commit undoes the turn's writes; reads go on")
     CHECK(capture(n.table, {"c", "a"}) == before);
     CHECK(n.get("a") == "old");  // reads go on
     // An assign that cannot be persisted changes nothing.
-    CHECK_FALSE(n.table.assign({shard_info(1, "", "m")}).ok());
+    CHECK_FALSE(n.table.assign({shard_info(1, "", "m")}, {shard_info(2, "m", std::nullopt)}).ok());
     CHECK(n.table.size() == 2);
   }
   REQUIRE(n.set("c", "later").ok);  // the disk has room again

@@ -363,8 +363,12 @@ TEST_CASE("importing shards: not reported, only import and sync reach them, assi
   REQUIRE(t.execute(import_op(2, 8, {{"x", "1"}})).ok);
   REQUIRE(t.assign({shard_info(1, "", "m", 2), shard_info(2, "m", std::nullopt, 9, true)}).ok());
   CHECK(t.find(2)->tree().size() == 0);
-  // Omitted: dropped, as any shard.
+  // Omitted: kept (a partial import may still be the only copy a handoff points at).
   REQUIRE(t.assign({shard_info(1, "", "m", 2)}).ok());
+  REQUIRE(t.find(2) != nullptr);
+  CHECK(t.find(2)->info().importing);
+  // Dropped when the broker names it at its epoch.
+  REQUIRE(t.assign({shard_info(1, "", "m", 2)}, {shard_info(2, "m", std::nullopt, 9)}).ok());
   CHECK(t.find(2) == nullptr);
 }
 
@@ -497,11 +501,12 @@ TEST_CASE("a split the broker never learned of is joined back when it assigns th
   CHECK(paths_of(whole->tree()) == paths);
   CHECK(t.execute(routed("get", 1, 3, key_n(499))).value == value_n(499));
 
-  // Pieces that do not tile a newly listed shard are dropped as usual.
+  // Pieces that do not tile a newly listed shard are kept (only a drop deletes them).
   REQUIRE(t.execute(split_op(t.find(1)->info(), 10, 11)).ok);
   REQUIRE(t.assign({shard_info(12, "", key_n(100), 5)}).ok());
-  REQUIRE(t.size() == 1);
+  REQUIRE(t.size() == 4);  // 2 (an import), the pieces 10 and 11, and the new, empty 12
   CHECK(t.find(12)->count() == 0);
+  CHECK(t.find(10)->count() + t.find(11)->count() == 500);
 }
 
 TEST_CASE("durability: a joined-back split survives a crash") {

@@ -133,7 +133,7 @@ TEST_CASE("shard: keys left outside shrunk bounds are hidden, not counted") {
   CHECK(r.items->size() == 2);
 }
 
-TEST_CASE("shard table: assign creates, updates and drops shards") {
+TEST_CASE("shard table: assign creates and updates shards, drops only on an epoch-checked word") {
   ShardTable t("w1");
   t.assign({shard_info(1, "", "m"), shard_info(2, "m", std::nullopt)});
   CHECK(t.size() == 2);
@@ -143,11 +143,23 @@ TEST_CASE("shard table: assign creates, updates and drops shards") {
   CHECK(t.execute(set).ok);
 
   t.assign({shard_info(1, "", "m", 5)});
-  CHECK(t.size() == 1);
   REQUIRE(t.find(1) != nullptr);
   CHECK(t.find(1)->info().epoch == 5);
   CHECK(t.find(1)->count() == 1);  // data survives an epoch change
+  // Not mentioned is no reason to delete a shard: it stays until a handoff names it.
+  CHECK(t.size() == 2);
+  REQUIRE(t.find(2) != nullptr);
+  // A drop naming another epoch than the one held is not about this copy: kept.
+  ShardInfo other_epoch = shard_info(2, "m", std::nullopt, 2);
+  REQUIRE(t.assign({shard_info(1, "", "m", 5)}, {other_epoch}).ok());
+  CHECK(t.find(2) != nullptr);
+  // A drop of a listed shard is ignored (the listing wins).
+  REQUIRE(t.assign({shard_info(1, "", "m", 5)}, {shard_info(1, "", "m", 5)}).ok());
+  CHECK(t.find(1) != nullptr);
+  // The held epoch exactly: dropped.
+  REQUIRE(t.assign({shard_info(1, "", "m", 5)}, {shard_info(2, "m", std::nullopt, 1)}).ok());
   CHECK(t.find(2) == nullptr);
+  CHECK(t.size() == 1);
 
   const auto described = t.describe();
   REQUIRE(described.size() == 1);

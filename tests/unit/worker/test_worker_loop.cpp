@@ -223,7 +223,7 @@ TEST_CASE("worker: heartbeats, and re-registers when the broker goes quiet") {
   CHECK(r->n == 0);
 }
 
-TEST_CASE("worker: heartbeats carry the held shards' sizes, never an importing shard's") {
+TEST_CASE("worker: heartbeats carry the held shards' sizes, never an importing shard's; registrations flag it") {
   Harness h(WorkerTiming{50, 3000});
   REQUIRE(h.expect_op("register"));
   ShardInfo incoming = shard_info(2, "m", std::nullopt, 3);
@@ -259,11 +259,14 @@ TEST_CASE("worker: heartbeats carry the held shards' sizes, never an importing s
   CHECK(beat->shards[0].epoch == 1);
   CHECK(beat->shards[0].keys == 2);
   CHECK(beat->shards[0].bytes > 0);
-  // Nor in a registration.
+  // A registration lists it, flagged: a restarted broker may adopt it on its source's tombstone.
   auto reg = h.reregister();
   REQUIRE(reg.has_value());
-  REQUIRE(reg->shards.size() == 1);
+  REQUIRE(reg->shards.size() == 2);
   CHECK(reg->shards[0].id == 1);
+  CHECK_FALSE(reg->shards[0].importing);
+  CHECK(reg->shards[1].id == 2);
+  CHECK(reg->shards[1].importing);
 }
 
 TEST_CASE("worker: a split inside a batch answers both pieces, later ops on the old shard fail") {
