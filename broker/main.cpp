@@ -1,18 +1,21 @@
 // clossyne-broker: routes envelopes between clients and workers and owns the shard map.
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
-#include <random>
 #include <set>
-#include <spdlog/spdlog.h>
 
 #include "broker.hpp"
 #include "common/logging.hpp"
 #include "common/malloc_tuning.hpp"
+#include "common/random.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop = true; }
+void on_signal(int) {
+  g_stop = true;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -30,7 +33,10 @@ int main(int argc, char** argv) {
                  "wait for this many workers before assigning shards")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  app.add_option("--seed", cfg.seed, "treap priority seed for new shards (default: random)");
+  app.add_option("--seed", cfg.seed,
+                 "TEST ONLY: a fixed treap priority seed for new shards (default: 64 secret "
+                 "random bits from the kernel; whoever knows the seed can craft keys that make "
+                 "a shard's tree deep and slow)");
   app.add_option("--op-timeout-ms", cfg.op_timeout_ms,
                  "fail an operation a live worker leaves unanswered this long")
       ->capture_default_str();
@@ -48,8 +54,7 @@ int main(int argc, char** argv) {
                  "move a shard when the busiest worker holds this fraction of all keys more "
                  "than the idlest")
       ->capture_default_str();
-  app.add_option("--balance-min-keys", bal.min_move_keys,
-                 "... and at least this many keys more")
+  app.add_option("--balance-min-keys", bal.min_move_keys, "... and at least this many keys more")
       ->capture_default_str();
   app.add_option("--max-moves", bal.max_moves, "shard moves at the same time")
       ->capture_default_str();
@@ -68,7 +73,8 @@ int main(int argc, char** argv) {
     if (!p.empty()) points.insert(p);
   }
   cfg.split_points.assign(points.begin(), points.end());
-  if (cfg.seed == 0) cfg.seed = std::random_device{}() * 0x9E3779B97F4A7C15ull + 1;
+  // The seed is the trees' secret: the broker hands it only to workers, never to clients.
+  if (cfg.seed == 0) cfg.seed = clossyne::secure_random_u64();
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

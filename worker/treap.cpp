@@ -36,6 +36,16 @@ char* make_block(std::string_view key, std::string_view value) {
   return kv;
 }
 
+// list_shaped_for_tests' priorities: the first 8 key bytes (zero-padded) as a big-endian number,
+// complemented. A smaller key never ranks below a larger one, and a tie goes to the smaller key
+// (Treap::above), so the smaller key is always above.
+uint64_t list_shaped_hash(std::string_view key) {
+  uint64_t be = 0;
+  for (std::size_t i = 0; i < 8; ++i)
+    be = be << 8 | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0u);
+  return ~be;
+}
+
 }  // namespace
 
 Treap::Node& Treap::Node::operator=(Node&& o) noexcept {
@@ -57,6 +67,23 @@ Treap::Node::~Node() {
 }
 
 Treap::Treap(uint64_t seed) : seed_(seed) {}
+
+Treap Treap::list_shaped_for_tests(uint64_t seed) {
+  Treap t(seed);
+  t.list_shaped_ = true;
+  return t;
+}
+
+Treap Treap::empty_like() const {
+  Treap t(seed_);
+  t.list_shaped_ = list_shaped_;
+  return t;
+}
+
+uint64_t Treap::hash_of(std::string_view key) const {
+  if (__builtin_expect(list_shaped_, false)) return list_shaped_hash(key);
+  return key_hash(key, seed_);
+}
 
 std::size_t Treap::size() const {
   return size_of(root_);
@@ -82,8 +109,8 @@ bool Treap::above(uint32_t a, uint32_t b) const {
   const Node& x = nodes_[a];
   const Node& y = nodes_[b];
   if (x.prio_hi != y.prio_hi) return x.prio_hi > y.prio_hi;
-  const uint64_t px = key_hash(key_of(x), seed_);  // rare: the low halves decide
-  const uint64_t py = key_hash(key_of(y), seed_);
+  const uint64_t px = hash_of(key_of(x));  // rare: the low halves decide
+  const uint64_t py = hash_of(key_of(y));
   if (px != py) return px > py;
   return compare_keys(key_of(x), key_of(y)) < 0;
 }
@@ -122,7 +149,7 @@ Treap::Node Treap::take(uint32_t n) {
 }
 
 bool Treap::set(std::string_view key, std::string_view value) {
-  const uint64_t hash = key_hash(key, seed_);
+  const uint64_t hash = hash_of(key);
   if (const uint32_t n = index_find(key, hash); n != kNil) {
     Node& node = nodes_[n];
     if (value.size() == node.vlen) {  // same size: in place
@@ -138,97 +165,119 @@ bool Treap::set(std::string_view key, std::string_view value) {
     node.vlen = vlen;
     return false;
   }
-  const uint32_t n = place(make_node(key, value, hash));
-  root_ = insert(root_, n);
+  insert(place(make_node(key, value, hash)));
   return true;
 }
 
 std::optional<std::string_view> Treap::find(std::string_view key) const {
-  const uint32_t n = index_find(key, key_hash(key, seed_));
+  const uint32_t n = index_find(key, hash_of(key));
   if (n == kNil) return std::nullopt;
   return value_of(nodes_[n]);
 }
 
+// Every tree operation below walks down from the root with a loop, relinking through a pointer to
+// the link it came by and fixing subtree sizes on the way down: stack use is constant whatever the
+// depth (a shape forced by crafted keys cannot overflow it), and no path is stored.
+
+// The key's node is replaced by the join of its children: a leaf leaves an empty slot, a node
+// with one child is replaced by that child, and a node with two children by whichever child has
+// the higher priority, and so on down (the classic three delete cases in one rule).
 bool Treap::erase(std::string_view key) {
-  if (index_find(key, key_hash(key, seed_)) == kNil) return false;  // no walk for absent keys
-  bool erased = false;
-  root_ = erase(root_, key, erased);
-  if (erased) compact_if_sparse();
-  return erased;
+  const uint32_t n = index_find(key, hash_of(key));
+  if (n == kNil) return false;  // no walk for absent keys
+  uint32_t* link = &root_;
+  while (*link != n) {  // the index found the key, so it is on this path: one less below each node
+    Node& t = nodes_[*link];
+    --t.size;
+    link = compare_keys(key, key_of(t)) < 0 ? &t.left : &t.right;
+  }
+  *link = join(nodes_[n].left, nodes_[n].right);
+  (void)take(n);
+  compact_if_sparse();
+  return true;
 }
 
-// REQUIRES: n's key is not in the subtree t.
-uint32_t Treap::insert(uint32_t t, uint32_t n) {
-  if (t == kNil) return n;
-  if (above(n, t)) {
-    const Halves h = split(t, key_at(n));
-    nodes_[n].left = h.left;
-    nodes_[n].right = h.right;
-    update(n);
-    return n;
+// REQUIRES: n is placed but not linked, and its key is not in the tree.
+void Treap::insert(uint32_t n) {
+  const std::string_view key = key_at(n);
+  uint32_t* link = &root_;
+  while (*link != kNil && !above(n, *link)) {  // above n's place each node gains one below
+    Node& t = nodes_[*link];
+    ++t.size;
+    link = compare_keys(key, key_of(t)) < 0 ? &t.left : &t.right;
   }
-  if (compare_keys(key_at(n), key_at(t)) < 0) {
-    const uint32_t l = insert(nodes_[t].left, n);
-    nodes_[t].left = l;
-  } else {
-    const uint32_t r = insert(nodes_[t].right, n);
-    nodes_[t].right = r;
-  }
-  update(t);
-  return t;
+  const uint32_t below = *link;  // the subtree n takes over, cut at n's key
+  const uint32_t below_size = size_of(below);
+  const Halves h = split(below, key);
+  Node& node = nodes_[n];
+  node.left = h.left;
+  node.right = h.right;
+  node.size = 1 + below_size;
+  *link = n;
 }
 
-// The join of the children takes the node's place: a leaf leaves an empty slot, a node with one
-// child is replaced by that child, and a node with two children by whichever child has the higher
-// priority, recursively (the classic three delete cases in one rule).
-uint32_t Treap::erase(uint32_t t, std::string_view key, bool& erased) {
-  if (t == kNil) return kNil;
-  const int c = compare_keys(key, key_at(t));
-  if (c == 0) {
-    erased = true;
-    const uint32_t joined = join(nodes_[t].left, nodes_[t].right);
-    (void)take(t);
-    return joined;
-  }
-  if (c < 0) {
-    const uint32_t l = erase(nodes_[t].left, key, erased);
-    nodes_[t].left = l;
-  } else {
-    const uint32_t r = erase(nodes_[t].right, key, erased);
-    nodes_[t].right = r;
-  }
-  update(t);
-  return t;
-}
-
+// Two walks down the key path. The first counts the keys < key (a node's own size minus its path
+// child's gives its other side). The second relinks the path nodes into the two halves top-down:
+// a node going left keeps exactly the keys < key of its old subtree, one going right the rest.
 Treap::Halves Treap::split(uint32_t t, std::string_view key) {
-  if (t == kNil) return {};
-  if (compare_keys(key_at(t), key) < 0) {
-    const Halves h = split(nodes_[t].right, key);
-    nodes_[t].right = h.left;
-    update(t);
-    return {t, h.right};
+  uint32_t less = 0;
+  for (uint32_t x = t; x != kNil;) {
+    const Node& node = nodes_[x];
+    if (compare_keys(key_of(node), key) < 0) {
+      less += node.size - size_of(node.right);
+      x = node.right;
+    } else {
+      x = node.left;
+    }
   }
-  const Halves h = split(nodes_[t].left, key);
-  nodes_[t].left = h.right;
-  update(t);
-  return {h.left, t};
+  Halves h;
+  uint32_t* lo = &h.left;             // where the next node of the left half hangs
+  uint32_t* hi = &h.right;            // ... and of the right half
+  for (uint32_t x = t; x != kNil;) {  // invariant: `less` keys of x's old subtree are < key
+    Node& node = nodes_[x];
+    const uint32_t old_size = node.size;
+    if (compare_keys(key_of(node), key) < 0) {
+      const uint32_t next = node.right;
+      *lo = x;
+      lo = &node.right;
+      node.size = less;
+      less -= old_size - size_of(next);  // x and its left subtree
+      x = next;
+    } else {
+      const uint32_t next = node.left;  // every key < key of x's subtree is down there
+      *hi = x;
+      hi = &node.left;
+      node.size = old_size - less;
+      x = next;
+    }
+  }
+  *lo = kNil;
+  *hi = kNil;
+  return h;
 }
 
-// REQUIRES: every key under `left` < every key under `right`.
+// REQUIRES: every key under `left` < every key under `right`. The higher of the two roots takes
+// the whole other tree under it, so its size grows by the other's size.
 uint32_t Treap::join(uint32_t left, uint32_t right) {
-  if (left == kNil) return right;
-  if (right == kNil) return left;
-  if (above(left, right)) {
-    const uint32_t r = join(nodes_[left].right, right);
-    nodes_[left].right = r;
-    update(left);
-    return left;
+  uint32_t root = kNil;
+  uint32_t* link = &root;
+  while (left != kNil && right != kNil) {
+    if (above(left, right)) {
+      Node& node = nodes_[left];
+      node.size += nodes_[right].size;
+      *link = left;
+      link = &node.right;
+      left = node.right;
+    } else {
+      Node& node = nodes_[right];
+      node.size += nodes_[left].size;
+      *link = right;
+      link = &node.left;
+      right = node.left;
+    }
   }
-  const uint32_t l = join(left, nodes_[right].left);
-  nodes_[right].left = l;
-  update(right);
-  return right;
+  *link = left != kNil ? left : right;
+  return root;
 }
 
 std::size_t Treap::rank(std::string_view key) const {
@@ -335,7 +384,7 @@ std::vector<KV> Treap::range(Bound first, Bound last, std::optional<uint64_t> li
 // moved, not copied), so the cost is O(log n + min(k, n - k)) pointer moves.
 Treap Treap::split(std::string_view key) {
   const Halves h = split(root_, key);
-  Treap right(seed_);
+  Treap right = empty_like();
   if (size_of(h.right) <= size_of(h.left)) {
     root_ = h.left;
     right.root_ = right.adopt(*this, h.right);
@@ -355,7 +404,7 @@ void Treap::join(Treap&& right) {
   if (right_is_bigger) swap_storage(right);  // now `right` holds the left part
   const uint32_t moved = adopt(right, right.root_);
   root_ = right_is_bigger ? join(moved, root_) : join(root_, moved);
-  right = Treap(seed_);
+  right = empty_like();
 }
 
 void Treap::swap_storage(Treap& other) {
@@ -367,56 +416,81 @@ void Treap::swap_storage(Treap& other) {
   std::swap(payload_bytes_, other.payload_bytes_);
 }
 
-// Copies the subtree n of `from` into this arena (same shape) and frees it there.
+// Moves the subtree n of `from` into this arena (same shape, same sizes), parents before children,
+// with a work list on the heap (at most one pending sibling per level) instead of recursion.
 // REQUIRES: &from != this.
 uint32_t Treap::adopt(Treap& from, uint32_t n) {
-  if (n == kNil) return kNil;
-  const uint32_t l = adopt(from, from.nodes_[n].left);
-  const uint32_t r = adopt(from, from.nodes_[n].right);
-  Node node = from.take(n);
-  node.left = l;
-  node.right = r;
-  return place(std::move(node));
+  struct Pending {
+    uint32_t from_node;
+    uint32_t parent;  // in this arena; kNil for the subtree's root
+    bool left;
+  };
+  uint32_t root = kNil;
+  std::vector<Pending> todo;
+  if (n != kNil) todo.push_back({n, kNil, false});
+  while (!todo.empty()) {
+    const Pending p = todo.back();
+    todo.pop_back();
+    Node node = from.take(p.from_node);
+    const uint32_t l = std::exchange(node.left, kNil);
+    const uint32_t r = std::exchange(node.right, kNil);
+    const uint32_t m = place(std::move(node));
+    if (p.parent == kNil)
+      root = m;
+    else
+      (p.left ? nodes_[p.parent].left : nodes_[p.parent].right) = m;
+    if (r != kNil) todo.push_back({r, m, false});
+    if (l != kNil) todo.push_back({l, m, true});
+  }
+  return root;
 }
 
 // Keeps the arena at most half empty, so memory follows the key count after deletes and splits.
 void Treap::compact_if_sparse() {
   if (root_ == kNil) {
-    *this = Treap(seed_);
+    *this = empty_like();
     return;
   }
   if (nodes_.size() < kCompactMinSlots || free_.size() * 2 <= nodes_.size()) return;
-  Treap fresh(seed_);
+  Treap fresh = empty_like();
   fresh.nodes_.reserve(size());
   fresh.root_ = fresh.adopt(*this, root_);
   *this = std::move(fresh);
 }
 
+// Depth-first with a work list on the heap. Each entry carries the nodes whose keys bound its
+// subtree (exclusive, inherited from the ancestors; kNil: none).
 std::string Treap::check_invariants() const {
+  struct Pending {
+    uint32_t n, lo, hi;
+  };
   std::string why;
-  if (root_ != kNil) check(root_, nullptr, nullptr, why);
+  std::vector<Pending> todo;
+  if (root_ != kNil) todo.push_back({root_, kNil, kNil});
+  while (!todo.empty() && why.empty()) {
+    const auto [n, lo, hi] = todo.back();
+    todo.pop_back();
+    const Node& node = nodes_[n];
+    const std::string_view k = key_of(node);
+    if ((lo != kNil && compare_keys(k, key_at(lo)) <= 0) ||
+        (hi != kNil && compare_keys(k, key_at(hi)) >= 0))
+      why = "order broken";
+    else if (node.prio_hi != static_cast<uint32_t>(hash_of(k) >> 32))
+      why = "priority is not the key hash";
+    else if ((node.left != kNil && above(node.left, n)) ||
+             (node.right != kNil && above(node.right, n)))
+      why = "heap order broken";
+    else if (node.size != 1 + size_of(node.left) + size_of(node.right))
+      why = "subtree size wrong";
+    if (!why.empty()) {
+      why += " at key '" + escape_key(k) + "'";
+    } else {
+      if (node.right != kNil) todo.push_back({node.right, n, hi});
+      if (node.left != kNil) todo.push_back({node.left, lo, n});
+    }
+  }
   if (why.empty() && nodes_.size() - free_.size() != size()) why = "arena count != root size";
   return why;
-}
-
-// lo and hi are exclusive bounds inherited from the ancestors (nullptr: none).
-bool Treap::check(uint32_t n, const std::string_view* lo, const std::string_view* hi,
-                  std::string& why) const {
-  const Node& node = nodes_[n];
-  const std::string_view k = key_of(node);
-  const std::string at = " at key '" + escape_key(k) + "'";
-  if ((lo && compare_keys(k, *lo) <= 0) || (hi && compare_keys(k, *hi) >= 0))
-    why = "order broken" + at;
-  else if (node.prio_hi != static_cast<uint32_t>(key_hash(k, seed_) >> 32))
-    why = "priority is not the key hash" + at;
-  else if ((node.left != kNil && above(node.left, n)) ||
-           (node.right != kNil && above(node.right, n)))
-    why = "heap order broken" + at;
-  else if (node.size != 1 + size_of(node.left) + size_of(node.right))
-    why = "subtree size wrong" + at;
-  if (!why.empty()) return false;
-  return (node.left == kNil || check(node.left, lo, &k, why)) &&
-         (node.right == kNil || check(node.right, &k, hi, why));
 }
 
 }  // namespace clossyne

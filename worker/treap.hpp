@@ -1,7 +1,9 @@
 // Treap: the ordered map inside one shard. Keys and values are binary-safe byte strings, ordered by
 // unsigned bytes (clossyne::compare_keys). A node's priority is key_hash(key, seed), ties broken by
 // key, so the shape depends only on the key set and the seed: a shard rebuilt from the same keys
-// has the same key paths. Expected depth is O(log n) under any insertion order.
+// has the same key paths. Expected depth is O(log n) under any insertion order, as long as the seed
+// stays secret (it is 64 CSPRNG bits, never sent to clients); with a known seed crafted keys could
+// force any shape, which costs time but never stack (see below).
 //
 // Each node is one "tree-node actor" of the design: an operation visits the nodes on its key path
 // one at a time. Nodes live in a per-treap arena (a vector with a free list, 32-bit child indices),
@@ -11,6 +13,9 @@
 // bytes (exactly klen + vlen), so a 16-byte key with a 32-byte value costs 32 + 64 (one malloc
 // chunk) + ~8-16 bytes of hash index. Keys and values are handed out as string_views into that
 // block, valid until the next mutation of the treap.
+//
+// Stack use: every operation is a loop (walks down the tree relinking as it goes, or keeps a work
+// list on the heap), so a deep shape costs time, never stack: no recursion anywhere.
 //
 // Not thread-safe: a treap belongs to one worker's event loop. Movable, not copyable.
 #pragma once
@@ -41,6 +46,10 @@ class Treap {
   using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
 
   explicit Treap(uint64_t seed);
+  // TEST ONLY: a treap whose priorities ignore the seed and fall as keys rise (a smaller key is
+  // always above a larger one), so keys inserted in ascending order form a list of depth n - 1:
+  // the worst shape crafted keys could force if they knew the seed. Split and join keep the mode.
+  static Treap list_shaped_for_tests(uint64_t seed = 0);
   Treap(Treap&&) noexcept = default;
   Treap& operator=(Treap&&) noexcept = default;
   Treap(const Treap&) = delete;
@@ -126,22 +135,21 @@ class Treap {
   };
 
   uint32_t size_of(uint32_t n) const { return n == kNil ? 0 : nodes_[n].size; }
+  uint64_t hash_of(std::string_view key) const;  // the priority and index hash
+  Treap empty_like() const;                      // same seed and mode, no keys
   void update(uint32_t n);
   bool above(uint32_t a, uint32_t b) const;
   uint32_t locate(std::string_view key) const;
   uint32_t place(Node&& node);  // into a free slot or a new one
   Node take(uint32_t n);        // moves the node out and frees its slot
 
-  uint32_t insert(uint32_t t, uint32_t n);
-  uint32_t erase(uint32_t t, std::string_view key, bool& erased);
+  void insert(uint32_t n);
   Halves split(uint32_t t, std::string_view key);
   uint32_t join(uint32_t left, uint32_t right);
 
   uint32_t adopt(Treap& from, uint32_t n);
   void swap_storage(Treap& other);
   void compact_if_sparse();
-  bool check(uint32_t n, const std::string_view* lo, const std::string_view* hi,
-             std::string& why) const;
 
   // Point lookups (get, set of an existing key, delete of an absent one) go through a hash index
   // of the nodes instead of walking ~2 log2(n) nodes: O(1) expected, flat as the shard grows.
@@ -156,6 +164,7 @@ class Treap {
   std::size_t index_used_ = 0;
 
   uint64_t seed_;
+  bool list_shaped_ = false;  // list_shaped_for_tests
   uint32_t root_ = kNil;
   std::vector<Node> nodes_;
   std::vector<uint32_t> free_;
