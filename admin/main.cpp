@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
   uint32_t shard = 0;
   CLI::App app{"clossyne-admin: show and steer a Clossyne cluster"};
   app.add_option("--broker", broker, "the broker's client endpoint")->capture_default_str();
-  app.add_option("--timeout-ms", timeout_ms, "wait this long for each reply")->capture_default_str();
+  app.add_option("--timeout-ms", timeout_ms, "wait this long for each reply")
+      ->capture_default_str();
   app.add_option("--wait", wait_s, "seconds to wait for drain/split/move to complete")
       ->capture_default_str();
   app.add_flag("--no-wait", no_wait, "return once the broker has started the change");
@@ -70,6 +71,19 @@ int main(int argc, char** argv) {
   auto* move = app.add_subcommand("move", "move a shard to a worker");
   move->add_option("shard", shard, "shard id")->required();
   move->add_option("worker", worker, "target worker id")->required();
+  uint32_t lost_shard = 0;
+  std::string lost_key;
+  bool data_is_lost = false;
+  auto* recreate = app.add_subcommand(
+      "recreate",
+      "DATA LOSS: replace an unavailable range (its owner lost its disk) by a new, empty shard");
+  auto* recreate_shard = recreate->add_option("--shard", lost_shard,
+                                              "the unavailable shard's id (as status shows it)");
+  auto* recreate_key = recreate->add_option("--key", lost_key, "a key in the unavailable range");
+  recreate_shard->excludes(recreate_key);
+  recreate_key->excludes(recreate_shard);
+  recreate->add_flag("--i-know-data-is-lost", data_is_lost,
+                     "required: every key the range held is lost for good");
   CLI11_PARSE(app, argc, argv);
 
   admin::BrokerClient client(broker, std::chrono::milliseconds(timeout_ms));
@@ -79,6 +93,23 @@ int main(int argc, char** argv) {
     req.op = std::string(op::kStatus);
     if (Status st = client.call(req, reply); !st.ok()) return fail(st.message());
     std::fputs((json ? admin::status_json(reply) : admin::status_table(reply)).c_str(), stdout);
+    return 0;
+  }
+  if (recreate->parsed()) {
+    if (recreate_shard->count() == 0 && recreate_key->count() == 0)
+      return fail("recreate: name the range with --shard ID or --key KEY");
+    if (!data_is_lost)
+      return fail(
+          "recreate: refused. It replaces the range by a new EMPTY shard: every key the range "
+          "held is lost for good. Only do this when the owner's disk is really gone; then run it "
+          "again with --i-know-data-is-lost");
+    req.op = std::string(op::kRecreate);
+    if (recreate_shard->count() > 0) req.shard = lost_shard;
+    if (recreate_key->count() > 0) req.key = lost_key;
+    req.force = true;
+    if (Status st = client.call(req, reply); !st.ok()) return fail(st.message());
+    if (!reply.ok) return fail(reply.error);
+    std::printf("%s\n", reply.value.value_or("ok").c_str());
     return 0;
   }
   if (drain->parsed() || undrain->parsed()) {
