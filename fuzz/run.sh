@@ -27,7 +27,8 @@ case $TARGET in
       frontend/inline_split.cpp frontend/glob_match.cpp)
     SEEDS=fuzz/corpus ;;
   envelope)
-    SOURCES=(fuzz/envelope_fuzz.cpp common/envelope.cpp common/envelope_fast.cpp)
+    SOURCES=(fuzz/envelope_fuzz.cpp common/envelope.cpp common/envelope_fast.cpp
+      common/error_code.cpp)
     SEEDS=fuzz/envelope_corpus ;;
   *) echo "unknown fuzz target '$TARGET'" >&2; exit 2 ;;
 esac
