@@ -324,6 +324,8 @@ def check_whole_again(r: Restarts, before: dict) -> None:
     log = c.broker_log_since_start()
     assert "fresh shard" not in log, log[-4000:]
     assert "adopting existing cluster" in log, log[-4000:]
+    # Nothing was superseded: the broker told nobody to delete a copy.
+    assert "will delete its copy" not in log, log[-4000:]
     r.write_more(150)  # and it takes writes again
     read_back(c, r.acked)
 
@@ -429,6 +431,73 @@ def test_worker_restarted_while_the_broker_is_down(restarts, restarted):
     check_whole_again(r, before)
     for wid in restarted:
         assert "recovered" in c.worker_log(wid), c.worker_log(wid)[-2000:]
+
+
+def stable_map(c: PersistentCluster, quiet_s: float = 1.5, timeout: float = WAIT_S) -> dict:
+    """The status once the shard map (ids, bounds, epochs, owners) has not changed for quiet_s."""
+    deadline = time.monotonic() + timeout
+    last = c.status()
+    since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = c.status()
+        if shard_map(now) != shard_map(last):
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return now
+    raise TimeoutError(f"the map kept changing for {timeout}s: {shard_map(last)}\n{c.logs()}")
+
+
+def test_balancer_moved_shards_onto_the_joiner_which_registers_late(make):
+    """The seen bug with the balancer doing the moves: --min-workers 3, the fourth worker joins and
+    the balancer moves shards onto it; after a broker restart it registers seconds after the
+    others. Its ranges wait for it (no moves meanwhile), then everything is back."""
+    c = make("balanced", workers=4, start_workers=False, min_workers=3, split_points=SPLIT_POINTS,
+             auto_balance=True)
+    for wid in WORKERS[:3]:
+        c.start_worker(wid)
+    c.wait_ready()
+    acked: dict[bytes, bytes] = {}
+    assert not write(c, {key_for(i): b"b%d" % i for i in range(1500)}, acked)
+    c.start_worker("w4")
+    wait_until(lambda: sum(s["owner"] == "w4" for s in c.status()["shards"]) >= 2, 30,
+               lambda: f"the balancer moved nothing onto w4: {c.status()}\n{c.logs()}")
+    assert_no_bad_drops(c, WORKERS)
+    assert not write(c, {key_for(i): b"b%d" % i for i in range(1500, 2000)}, acked)
+    read_back(c, acked, timeout=5.0)
+    before = stable_map(c)
+    w4_keys = [k for k in acked if owner_of(before, k)["owner"] == "w4"]
+    assert w4_keys
+
+    c.kill_broker()
+    for wid in WORKERS:
+        c.kill_worker(wid)
+    c.start_broker()
+    for wid in WORKERS[:3]:
+        c.start_worker(wid)
+        wait_registered(c, wid)
+        time.sleep(0.04)
+    wait_serving(c, next(k for k in acked if owner_of(before, k)["owner"] != "w4"))
+    t0 = time.monotonic()
+    with RawConn(c.port, timeout=5.0) as conn:
+        rep = conn.command("GET", w4_keys[0])
+    assert isinstance(rep, RespError) and b"shard unavailable" in rep.line, rep
+    assert time.monotonic() - t0 < 1.0
+    time.sleep(2.0)
+    # Meanwhile w4's ranges have no owner and nothing moved: what is served is what was.
+    meanwhile = c.status()
+    assert any(not s["owner"] for s in meanwhile["shards"]), meanwhile
+    served = {t for t in shard_map(meanwhile) if t[4]}
+    assert served == {t for t in shard_map(before) if t[4] != "w4"}, (served, shard_map(before))
+    c.start_worker("w4")
+    wait_registered(c, "w4")
+    read_back(c, acked)
+    assert_no_bad_drops(c, WORKERS)
+    log = c.broker_log_since_start()
+    assert "fresh shard" not in log and "will delete its copy" not in log, log[-4000:]
+    after = stable_map(c)
+    assert all(s["owner"] for s in after["shards"]), after
+    read_back(c, acked, timeout=5.0)
 
 
 # ---- a worker that lost its disk ---------------------------------------------------------------------
