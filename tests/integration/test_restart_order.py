@@ -276,11 +276,9 @@ def restarts(tmp_path_factory):
                    WAIT_S, lambda: f"w4 never alive\n{c.logs()}")
         st = c.status()
         assert len(st["shards"]) == 8 and all(s["owner"] in WORKERS[:3] for s in st["shards"]), st
-        moved = []
         for donor in ("w1", "w2"):
             sid = next(s["id"] for s in st["shards"] if s["owner"] == donor)
             c.admin("--wait", "20", "move", str(sid), "w4")
-            moved.append(sid)
         st = c.status()
         assert sorted(s["owner"] for s in st["shards"]) == sorted(WORKERS * 2), st
         for wid in ("w1", "w2"):
