@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "broker.hpp"
 #include "common/clock.hpp"
@@ -60,8 +61,12 @@ void Broker::on_register(const std::string& id, const Reply& r) {
   // registration's assignment below tells the worker what it owns.
   if (was_alive) fail_worker(id, "worker " + id + " restarted", false);
   adopt_registration(id, r);
-  resolve_imports();
-  send_assign(id);
+  std::set<std::string> touched = resolve_imports();
+  touched.insert(id);
+  for (const auto& [w, list] : drops_) touched.insert(w);
+  for (const auto& w : touched) {
+    if (registry_.alive(w)) send_assign(w);
+  }
 }
 
 // Before the map exists: an existing cluster is adopted at its first registration; a new one
@@ -221,7 +226,8 @@ void Broker::adopt_import(const std::string& worker, const ShardInfo& s) {
 // Decides the importing copies nobody has decided yet: adopted when a tombstone names them,
 // dropped when their source (or a successor) owns the range at a lower epoch and is alive (no
 // handoff happened, the source is authoritative), else kept for later.
-void Broker::resolve_imports() {
+std::set<std::string> Broker::resolve_imports() {
+  std::set<std::string> touched;
   for (auto& [worker, copies] : imports_) {
     if (!registry_.alive(worker)) continue;
     std::vector<ShardInfo> keep;
@@ -233,6 +239,7 @@ void Broker::resolve_imports() {
         ShardInfo owned = c;
         owned.importing = false;
         adopt_shard(worker, owned);
+        touched.insert(worker);
         continue;
       }
       auto [first, last] = map_.overlap(c.lo, c.hi);
@@ -245,6 +252,7 @@ void Broker::resolve_imports() {
       }
       if (source_live) {
         drop_later(worker, c);
+        touched.insert(worker);
       } else {
         keep.push_back(c);
       }
@@ -253,6 +261,7 @@ void Broker::resolve_imports() {
   }
   std::erase_if(imports_, [](const auto& kv) { return kv.second.empty(); });
   map_.merge_gaps();
+  return touched;
 }
 
 void Broker::drop_later(const std::string& worker, const ShardInfo& copy) {

@@ -7,6 +7,7 @@
 // (status and operator commands).
 #pragma once
 #include <atomic>
+#include <set>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -103,7 +104,8 @@ class Broker {
   void adopt_registration(const std::string& worker, const Reply& r);
   void adopt_shard(const std::string& worker, const ShardInfo& s);
   void adopt_import(const std::string& worker, const ShardInfo& s);
-  void resolve_imports();
+  // Returns the workers whose assignment changed.
+  std::set<std::string> resolve_imports();
   void drop_later(const std::string& worker, const ShardInfo& copy);
   std::string recreate(const Op& o);
   void release_idle_memory();

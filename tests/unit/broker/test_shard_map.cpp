@@ -70,7 +70,7 @@ TEST_CASE("an existing cluster's map starts as one unavailable gap and is filled
   CHECK_FALSE(map.complete());
 }
 
-TEST_CASE("a newer shard replaces what it overlaps; leftovers become gaps that merge") {
+TEST_CASE("a newer shard replaces what it overlaps, leftovers become gaps that merge") {
   ShardMap map;
   map.create({"g", "m"}, 1);  // [-inf,g) 1, [g,m) 2, [m,+inf) 3
   for (auto& e : map.entries()) e.owner = "w1";

@@ -85,7 +85,7 @@ TEST_CASE("SCAN argument errors") {
   CHECK(f.run({"SCAN", "0", "TYPE", "string"}).kind == Action::Kind::kJob);
 }
 
-TEST_CASE("KEYS walks every page and answers one array; cluster errors pass through") {
+TEST_CASE("KEYS walks every page and answers one array, cluster errors pass through") {
   Fixture f;
   Action a = f.run({"KEYS", "*"});
   JobStep s = a.job->start();

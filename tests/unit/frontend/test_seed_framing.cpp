@@ -236,7 +236,7 @@ TEST_CASE("an oversize unterminated SET is dropped as it arrives and refused who
   CHECK_FALSE(f.result().error);
 }
 
-TEST_CASE("an oversize SET ended by a line ending is refused up to it; the next request stands") {
+TEST_CASE("an oversize SET ended by a line ending is refused up to it, the next request stands") {
   ParserLimits limits;
   limits.max_bulk = 1000;
   Feeder f(limits, framing());

@@ -190,7 +190,7 @@ TEST_CASE("disk storage: committed changes and shard metadata come back after a 
   CHECK(after.infos[0].seed == 4242);
 }
 
-TEST_CASE("disk storage: a dropped shard stays dropped; a re-created one starts empty") {
+TEST_CASE("disk storage: a dropped shard stays dropped, a re-created one starts empty") {
   TempDir dir;
   {
     Node n(dir.path());
@@ -285,7 +285,7 @@ TEST_CASE("disk storage: background compaction (fork) replaces the log with a sn
         std::vector<std::string>{"LOCK", "log-0000000002.log", "snapshot-0000000002.snap"});
 }
 
-TEST_CASE("disk storage: a torn tail is cut off at recovery; damage before it is refused") {
+TEST_CASE("disk storage: a torn tail is cut off at recovery, damage before it is refused") {
   TempDir dir;
   State before;
   {
@@ -333,7 +333,7 @@ TEST_CASE("disk storage: a torn tail is cut off at recovery; damage before it is
   }
 }
 
-TEST_CASE("disk storage: a failed commit undoes the turn's writes; reads go on") {
+TEST_CASE("disk storage: a failed commit undoes the turn's writes, reads go on") {
   TempDir dir;
   auto node = std::make_unique<Node>(dir.path());
   Node& n = *node;

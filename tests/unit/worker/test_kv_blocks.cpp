@@ -8,7 +8,7 @@
 
 namespace kv = clossyne::kv_blocks;
 
-TEST_CASE("kv_blocks: a released small block is reused by its size class; large ones use malloc") {
+TEST_CASE("kv_blocks: a released small block is reused by its size class, large ones use malloc") {
   char* a = kv::allocate(20);
   std::memcpy(a, "0123456789abcdefghij", 20);
   char* b = kv::allocate(20);

@@ -223,7 +223,7 @@ TEST_CASE("worker: heartbeats, and re-registers when the broker goes quiet") {
   CHECK(r->n == 0);
 }
 
-TEST_CASE("worker: heartbeats carry the held shards' sizes, never an importing shard's; registrations flag it") {
+TEST_CASE("worker: heartbeats carry the held shards' sizes, never an importing shard's, registrations flag it") {
   Harness h(WorkerTiming{50, 3000});
   REQUIRE(h.expect_op("register"));
   ShardInfo incoming = shard_info(2, "m", std::nullopt, 3);
