@@ -40,6 +40,7 @@ bool knows_cluster(const Reply& r) {
 }  // namespace
 
 void Broker::on_register(const std::string& id, const Reply& r) {
+  if (cluster_id_.empty()) cluster_id_ = config_.cluster_id;  // --cluster-id pins it from the start
   if (!cluster_id_.empty() && !r.cluster.empty() && r.cluster != cluster_id_) {
     spdlog::error(
         "broker: worker '{}' belongs to cluster {}, this broker serves cluster {}: refused "
@@ -114,7 +115,7 @@ void Broker::start_cluster() {
 }
 
 void Broker::create_fresh_map() {
-  cluster_id_ = new_cluster_id();
+  if (cluster_id_.empty()) cluster_id_ = new_cluster_id();
   map_.create(config_.split_points, config_.seed);
   const auto alive = registry_.alive_ids();
   std::size_t next = 0;

@@ -40,6 +40,14 @@ int main(int argc, char** argv) {
   app.add_option("--op-timeout-ms", cfg.op_timeout_ms,
                  "fail an operation a live worker leaves unanswered this long")
       ->capture_default_str();
+  app.add_option("--liveness-ms", cfg.liveness_ms,
+                 "a worker silent this long is dead: its shards fail at once until it returns")
+      ->capture_default_str()
+      ->check(CLI::Range(500, 600000));
+  app.add_option("--cluster-id", cfg.cluster_id,
+                 "serve only the cluster with this id (workers save it in DATA_DIR/cluster.json); "
+                 "default: a new cluster gets a random id, a restarted broker takes the id its "
+                 "first registering worker reports");
   app.add_option("--max-pending", cfg.max_pending,
                  "operations queued or in flight before new ones are refused")
       ->capture_default_str();

@@ -104,7 +104,7 @@ void Broker::flush_worker_batches() {
 
 void Broker::housekeeping() {
   int64_t now = now_ms();
-  for (const auto& id : registry_.expire(now, proto::kLivenessMs)) on_worker_dead(id);
+  for (const auto& id : registry_.expire(now, config_.liveness_ms)) on_worker_dead(id);
   if (now < next_heartbeat_ms_) return;
   next_heartbeat_ms_ = now + proto::kHeartbeatMs;
   Op hb;
