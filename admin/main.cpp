@@ -134,10 +134,15 @@ int main(int argc, char** argv) {
   } else if (split->parsed()) {
     ok = wait_for(client, wait_s, [&](const Reply& r) { return !find_shard(r, shard); });
   } else {
+    bool abandoned = false;  // the broker gave the move up (a side died or restarted): say so now
     ok = wait_for(client, wait_s, [&](const Reply& r) {
       const ShardInfo* s = find_shard(r, shard);
-      return s && s->owner == worker;
+      abandoned = s && !s->busy && s->owner != worker;
+      return s && (s->owner == worker || abandoned);
     });
+    if (ok && abandoned)
+      return fail("the move was abandoned (a worker died or restarted); the shard stays on its "
+                  "owner: see the broker's log, then try again");
   }
   if (!ok) return fail("the change did not complete within " + std::to_string(wait_s) + " s");
   std::printf("done\n");

@@ -62,6 +62,7 @@ Reply Broker::status_reply(uint64_t id) const {
   for (std::size_t i = 0; i < map_.size(); ++i) {
     ShardInfo s = map_.at(i).info;
     s.owner = map_.at(i).owner;
+    s.busy = map_.at(i).busy != ShardBusy::kNone;
     s.seed = 0;  // the trees' secret: status is unauthenticated (0 is not even encoded)
     r.shards.push_back(s);
   }

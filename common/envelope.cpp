@@ -48,7 +48,7 @@ void pack_opt_bin(Packer& p, const std::optional<std::string>& s) {
 }
 
 void pack_shard_info(Packer& p, const ShardInfo& s) {
-  p.pack_map(6 + (s.seed != 0) + !s.owner.empty() + s.importing);
+  p.pack_map(6 + (s.seed != 0) + !s.owner.empty() + s.importing + s.busy);
   pack_str(p, "id");
   p.pack(s.id);
   pack_str(p, "lo");
@@ -64,6 +64,7 @@ void pack_shard_info(Packer& p, const ShardInfo& s) {
   p.pack(s.bytes);
   if (!s.owner.empty()) pack_str(p, "owner"), pack_str(p, s.owner);
   if (s.importing) pack_str(p, "importing"), p.pack(true);
+  if (s.busy) pack_str(p, "busy"), p.pack(true);
 }
 
 void pack_worker_info(Packer& p, const WorkerInfo& w) {
@@ -296,6 +297,7 @@ Status decode_shard_info(const Obj& o, ShardInfo& s) {
     if (k == "bytes") return want_uint(v, k, s.bytes);
     if (k == "owner") return want_bytes(v, k, s.owner);
     if (k == "importing") return want_bool(v, k, s.importing);
+    if (k == "busy") return want_bool(v, k, s.busy);
     return Status::Ok();
   });
 }

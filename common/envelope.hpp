@@ -29,6 +29,7 @@ struct ShardInfo {
   // Being copied in by a move: not yet the shard's home. A worker never reports an importing shard
   // as its own, so a crash mid-move cannot make a partial copy win over the original.
   bool importing = false;
+  bool busy = false;  // in status replies: a split or move of it is under way
   bool operator==(const ShardInfo&) const = default;
 };
 
