@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -174,8 +175,9 @@ class FakeWorker {
           if (std::getenv("CLOSSYNE_TEST_LOG"))
             spdlog::info("fake {}: {} id {} shard {} epoch {} key {}", id_, sub.op, sub.id,
                          sub.shard.value_or(0), sub.epoch, sub.key.value_or(""));
-          if (auto_serve) send(serve(sub));
-          log.push_back(Received{std::move(sub), true, auto_serve});
+          const bool served = auto_serve && !hold_back.count(sub.op);
+          if (served) send(serve(sub));
+          log.push_back(Received{std::move(sub), true, served});
         }
       } else {
         if (op.op == "assign") apply_assign(op);
@@ -195,6 +197,11 @@ class FakeWorker {
 
   bool registered() const { return registered_; }
 
+  // Marks everything received so far as taken: the next expect() sees only what comes later.
+  void forget() {
+    for (auto& r : log) r.taken = true;
+  }
+
   // From now on answers every sub-op at once, starting with those received and not yet taken.
   void serve_from_now() {
     auto_serve = true;
@@ -206,9 +213,10 @@ class FakeWorker {
     }
   }
 
-  std::vector<Received> log;  // every message but heartbeats, in arrival order
-  bool auto_serve = false;    // answer every sub-op at once (they are logged as taken)
-  bool heartbeats = true;     // the harness sends a heartbeat every ~500 ms
+  std::vector<Received> log;        // every message but heartbeats, in arrival order
+  bool auto_serve = false;          // answer every sub-op at once (they are logged as taken)...
+  std::set<std::string> hold_back;  // ... but these ops, left for the test to answer
+  bool heartbeats = true;           // the harness heartbeats for it (every liveness / 4, <= 500 ms)
   std::vector<KV> export_items;
   std::map<uint32_t, ShardInfo> held;  // what this worker holds (reported, then as assigned)
 
@@ -237,6 +245,7 @@ class BrokerHarness {
     cfg.clients_endpoint = base + "-clients";
     cfg.workers_endpoint = base + "-workers";
     workers_endpoint_ = cfg.workers_endpoint;
+    beat_ms_ = std::min(500, cfg.liveness_ms / 4);  // well inside the broker's liveness
     spdlog::set_level(std::getenv("CLOSSYNE_TEST_LOG") ? spdlog::level::debug
                                                        : spdlog::level::warn);
     broker_ = std::make_unique<broker::Broker>(ctx_, cfg);
@@ -391,7 +400,7 @@ class BrokerHarness {
     }
     for (auto& [id, w] : workers_) w->drain();
     if (now_ms() >= next_beat_ms_) {
-      next_beat_ms_ = now_ms() + 500;
+      next_beat_ms_ = now_ms() + beat_ms_;
       for (auto& [id, w] : workers_) {
         if (w->heartbeats && w->registered()) w->heartbeat();
       }
@@ -406,6 +415,7 @@ class BrokerHarness {
   std::map<uint64_t, Reply> replies_;
   uint64_t next_id_ = 1;
   int64_t next_beat_ms_ = 0;
+  int beat_ms_ = 500;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

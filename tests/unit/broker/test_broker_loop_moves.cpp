@@ -249,3 +249,32 @@ TEST_CASE("broker loop: a move target that registers again during the handoff do
   CHECK_FALSE(m.w2.held.at(1).importing);
   CHECK(h.get("a").value == served_by("w2", 1, 4));
 }
+
+TEST_CASE(
+    "broker loop: an op the source refuses after the move finished is re-sent to the new owner") {
+  BrokerHarness h;
+  FakeWorker& w1 = h.worker("w1");
+  FakeWorker& w2 = h.worker("w2");
+  w1.register_with({shard(1, "", std::nullopt, 3)}, "c1");
+  REQUIRE(h.expect_assign(w1));
+  w2.auto_serve = true;
+  w2.register_with({}, "c1");
+  REQUIRE(h.expect_assign(w2));
+  const uint64_t get = h.send(BrokerHarness::get_op("a"));
+  auto old = h.expect_sub(w1, "get");  // answered only once the shard has moved
+  REQUIRE(old.has_value());
+  w1.export_items = {{"a", "1"}};
+  w1.auto_serve = true;
+  REQUIRE(h.call(BrokerHarness::move_op(1, "w2")).ok);
+  auto own = h.expect(w2, [](const Received& r) {
+    return is_assign(r) && r.op.shards.size() == 1 && !r.op.shards[0].importing;
+  });
+  REQUIRE(own.has_value());
+  CHECK(own->shards[0].epoch == 4);
+  CHECK_FALSE(w1.held.count(1));  // handed off
+  w1.send(w1.serve(*old));        // "not held" now
+  auto r = h.reply(get);
+  REQUIRE(r.has_value());
+  INFO(r->error);
+  CHECK(r->value == served_by("w2", 1, 4));
+}

@@ -61,6 +61,38 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("broker loop: a re-routed op goes to the shard of its key") {
+  BrokerHarness h;
+  FakeWorker& w1 = h.worker("w1");
+  FakeWorker& w2 = h.worker("w2");
+  w1.auto_serve = true;
+  w1.register_with({shard(1, "", "m", 3)}, "c1");
+  REQUIRE(h.expect_assign(w1));
+  w2.register_with({shard(2, "m", std::nullopt, 7)}, "c1");
+  REQUIRE(h.expect_assign(w2));
+  for (const std::string name : {"get", "set", "del"}) {
+    INFO(name);
+    Op o = name == "get"   ? BrokerHarness::get_op("z")
+           : name == "set" ? BrokerHarness::set_op("z", "v")
+                           : BrokerHarness::del_op("z");
+    const uint64_t id = h.send(o);
+    auto first = h.expect_sub(w2, name);
+    REQUIRE(first.has_value());
+    w2.fail(*first, ErrorCode::kStaleEpoch, "ERR stale epoch for shard 2 (have 7)");
+    auto again = h.expect_sub(w2, name);
+    REQUIRE(again.has_value());
+    CHECK(again->shard == 2u);
+    CHECK(again->epoch == 7);
+    CHECK(again->key == first->key);
+    CHECK(again->keys == first->keys);
+    w2.send(w2.serve(*again));
+    auto r = h.reply(id);
+    REQUIRE(r.has_value());
+    CHECK(r->ok);
+  }
+  for (const auto& m : w1.log) CHECK(m.op.op == "assign");  // nothing went to the other shard
+}
+
 TEST_CASE(
     "broker loop: a DEL refused on every re-send fails with the worker's code and releases its "
     "shard") {
