@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -290,13 +291,14 @@ class BrokerHarness {
     return op.id;
   }
 
-  // The reply to request `id`, or nullopt after `timeout_ms`.
+  // The (next) reply to request `id`, or nullopt after `timeout_ms`.
   std::optional<Reply> reply(uint64_t id, int timeout_ms = kWaitMs) {
     const int64_t deadline = now_ms() + timeout_ms;
     for (;;) {
       if (auto it = replies_.find(id); it != replies_.end()) {
-        Reply r = std::move(it->second);
-        replies_.erase(it);
+        Reply r = std::move(it->second.front());
+        it->second.pop_front();
+        if (it->second.empty()) replies_.erase(it);
         return r;
       }
       if (now_ms() >= deadline) return std::nullopt;
@@ -396,7 +398,8 @@ class BrokerHarness {
       if (!client_.recv(body, zmq::recv_flags::dontwait)) break;
       Reply r;
       REQUIRE(decode(body.to_string_view(), r).ok());
-      replies_[r.id] = std::move(r);
+      const uint64_t id = r.id;
+      replies_[id].push_back(std::move(r));  // a streamed batch has several envelopes
     }
     for (auto& [id, w] : workers_) w->drain();
     if (now_ms() >= next_beat_ms_) {
@@ -412,7 +415,7 @@ class BrokerHarness {
   std::unique_ptr<broker::Broker> broker_;
   std::map<std::string, std::unique_ptr<FakeWorker>> workers_;
   zmq::socket_t client_{ctx_, zmq::socket_type::dealer};
-  std::map<uint64_t, Reply> replies_;
+  std::map<uint64_t, std::deque<Reply>> replies_;
   uint64_t next_id_ = 1;
   int64_t next_beat_ms_ = 0;
   int beat_ms_ = 500;
