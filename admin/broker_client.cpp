@@ -17,8 +17,9 @@ Status BrokerClient::call(Op op, Reply& reply) {
   int64_t deadline = now_ms() + timeout_.count();
   while (true) {
     int64_t left = deadline - now_ms();
-    if (left <= 0) return Status::Error("no reply from the broker within " +
-                                        std::to_string(timeout_.count()) + " ms");
+    if (left <= 0)
+      return Status::Error("no reply from the broker within " + std::to_string(timeout_.count()) +
+                           " ms");
     zmq::pollitem_t item{sock_.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&item, 1, std::chrono::milliseconds(left));
     if (!(item.revents & ZMQ_POLLIN)) continue;

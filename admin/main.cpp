@@ -141,8 +141,9 @@ int main(int argc, char** argv) {
       return s && (s->owner == worker || abandoned);
     });
     if (ok && abandoned)
-      return fail("the move was abandoned (a worker died or restarted); the shard stays on its "
-                  "owner: see the broker's log, then try again");
+      return fail(
+          "the move was abandoned (a worker died or restarted); the shard stays on its "
+          "owner: see the broker's log, then try again");
   }
   if (!ok) return fail("the change did not complete within " + std::to_string(wait_s) + " s");
   std::printf("done\n");

@@ -21,9 +21,11 @@ std::string status_json(const Reply& s) {
   nlohmann::json out;
   out["workers"] = nlohmann::json::array();
   for (const auto& w : s.workers) {
-    out["workers"].push_back(
-        {{"id", w.id}, {"alive", w.alive}, {"keys", w.keys}, {"shards", w.shards},
-         {"draining", w.draining}});
+    out["workers"].push_back({{"id", w.id},
+                              {"alive", w.alive},
+                              {"keys", w.keys},
+                              {"shards", w.shards},
+                              {"draining", w.draining}});
   }
   out["shards"] = nlohmann::json::array();
   for (const auto& sh : s.shards) {
@@ -40,14 +42,14 @@ std::string status_json(const Reply& s) {
 }
 
 std::string status_table(const Reply& s) {
-  std::string out = fmt::format("{:<12} {:<6} {:>10} {:>7}  {}\n", "WORKER", "ALIVE", "KEYS",
-                                "SHARDS", "STATE");
+  std::string out =
+      fmt::format("{:<12} {:<6} {:>10} {:>7}  {}\n", "WORKER", "ALIVE", "KEYS", "SHARDS", "STATE");
   for (const auto& w : s.workers) {
     out += fmt::format("{:<12} {:<6} {:>10} {:>7}  {}\n", w.id, w.alive ? "yes" : "no", w.keys,
                        w.shards, w.draining ? "draining" : "");
   }
-  out += fmt::format("\n{:>6} {:<20} {:<20} {:<12} {:>6} {:>10}\n", "SHARD", "FROM", "TO",
-                     "OWNER", "EPOCH", "KEYS");
+  out += fmt::format("\n{:>6} {:<20} {:<20} {:<12} {:>6} {:>10}\n", "SHARD", "FROM", "TO", "OWNER",
+                     "EPOCH", "KEYS");
   for (const auto& sh : s.shards) {
     out += fmt::format("{:>6} {:<20} {:<20} {:<12} {:>6} {:>10}\n", sh.id,
                        sh.lo.empty() ? "-inf" : escape_key(sh.lo),

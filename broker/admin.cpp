@@ -22,8 +22,8 @@ Reply done(uint64_t id, const std::string& what) {
 }  // namespace
 
 bool Broker::is_admin_op(const std::string& name) const {
-  return name == op::kStatus || name == op::kDrain || name == op::kUndrain ||
-         name == op::kSplit || name == op::kMove || name == op::kRecreate;
+  return name == op::kStatus || name == op::kDrain || name == op::kUndrain || name == op::kSplit ||
+         name == op::kMove || name == op::kRecreate;
 }
 
 Reply Broker::admin(const Op& o) {

@@ -187,9 +187,10 @@ void Broker::adopt_shard(const std::string& worker, const ShardInfo& s) {
     if (superseded) {
       drop_later(worker, s);
     } else {
-      spdlog::warn("broker: worker '{}' holds shard {} epoch {} {}, older than the map there: kept, "
-                   "not served",
-                   worker, s.id, s.epoch, bounds(s.lo, s.hi));
+      spdlog::warn(
+          "broker: worker '{}' holds shard {} epoch {} {}, older than the map there: kept, "
+          "not served",
+          worker, s.id, s.epoch, bounds(s.lo, s.hi));
     }
     return;
   }
@@ -235,8 +236,8 @@ std::set<std::string> Broker::resolve_imports() {
     for (const auto& c : copies) {
       auto h = handoffs_.find(c.id);
       if (h != handoffs_.end() && h->second.epoch == c.epoch && h->second.owner == worker) {
-        spdlog::info("broker: shard {} was handed off to '{}' at epoch {}: adopting its copy",
-                     c.id, worker, c.epoch);
+        spdlog::info("broker: shard {} was handed off to '{}' at epoch {}: adopting its copy", c.id,
+                     worker, c.epoch);
         ShardInfo owned = c;
         owned.importing = false;
         adopt_shard(worker, owned);
@@ -266,8 +267,8 @@ std::set<std::string> Broker::resolve_imports() {
 }
 
 void Broker::drop_later(const std::string& worker, const ShardInfo& copy) {
-  spdlog::info("broker: worker '{}' will delete its copy of shard {} epoch {}{}: superseded", worker,
-               copy.id, copy.epoch, copy.importing ? " (an import)" : "");
+  spdlog::info("broker: worker '{}' will delete its copy of shard {} epoch {}{}: superseded",
+               worker, copy.id, copy.epoch, copy.importing ? " (an import)" : "");
   ShardInfo d;
   d.id = copy.id;
   d.epoch = copy.epoch;
@@ -304,10 +305,10 @@ std::string Broker::recreate(const Op& o) {
   fresh.info.epoch = map_.max_epoch() + (uint64_t{1} << 32);
   fresh.info.seed = config_.seed;
   fresh.owner = owner;
-  const std::string what =
-      fmt::format("recreated {} as empty shard {} epoch {} on {} (the data of the old shard {} "
-                  "is declared lost)",
-                  bounds(e.info.lo, e.info.hi), fresh.info.id, fresh.info.epoch, owner, e.info.id);
+  const std::string what = fmt::format(
+      "recreated {} as empty shard {} epoch {} on {} (the data of the old shard {} "
+      "is declared lost)",
+      bounds(e.info.lo, e.info.hi), fresh.info.id, fresh.info.epoch, owner, e.info.id);
   spdlog::warn("broker: {}", what);
   const KeyRange old = e.range();
   reroute_held(map_.splice(*idx, *idx + 1, std::move(fresh)), old);

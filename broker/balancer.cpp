@@ -5,7 +5,9 @@
 namespace clossyne::broker {
 namespace {
 
-bool idle(const ShardEntry& s) { return s.busy == ShardBusy::kNone; }
+bool idle(const ShardEntry& s) {
+  return s.busy == ShardBusy::kNone;
+}
 
 bool too_big(const ShardEntry& s, const BalancePolicy& p) {
   return (p.shard_max_keys && s.info.keys > p.shard_max_keys) ||

@@ -72,7 +72,9 @@ void Broker::on_client_message(RoutedMessage m) {
   std::string_view body(static_cast<const char*>(m.body.data()), m.body.size());
   if (Status st = decode(body, op); !st.ok()) {
     spdlog::debug("broker: bad envelope from a client: {}", st.message());
-    reply_to_client(m.identity, m.delimiter, Reply::Error(op.id, "ERR bad envelope: " + st.message(), ErrorCode::kBadRequest));
+    reply_to_client(
+        m.identity, m.delimiter,
+        Reply::Error(op.id, "ERR bad envelope: " + st.message(), ErrorCode::kBadRequest));
     return;
   }
   if (is_admin_op(op.op)) {
@@ -154,8 +156,9 @@ std::string Broker::unavailable(const ShardEntry& shard) const {
 
 void Broker::submit_part(uint64_t req, uint32_t op_index, uint32_t part_index, Part part) {
   if (parts_.size() >= config_.max_pending) {
-    complete_op_part(req, op_index, part_index,
-                     Reply::Error(0, "ERR busy: too many operations in flight, retry later", ErrorCode::kBusy));
+    complete_op_part(
+        req, op_index, part_index,
+        Reply::Error(0, "ERR busy: too many operations in flight, retry later", ErrorCode::kBusy));
     return;
   }
   PartRef ref;
@@ -233,7 +236,9 @@ void Broker::reroute_held(std::deque<HeldOp> held, const KeyRange& old_range) {
 }
 
 // Single-key ops go wherever their key now lives; others (RNG parts) to the same shard again.
-bool Broker::again_routable(const Op& o) { return o.key.has_value() && o.op != op::kRng; }
+bool Broker::again_routable(const Op& o) {
+  return o.key.has_value() && o.op != op::kRng;
+}
 
 // A worker refused a part for a stale epoch or a shard it no longer holds: send it again by the
 // current map (a few times at most). Returns false when the reply should stand.

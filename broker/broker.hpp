@@ -7,18 +7,18 @@
 // (status and operator commands).
 #pragma once
 #include <atomic>
-#include <set>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 #include <zmq.hpp>
 
 #include "common/frames.hpp"
+#include "common/slot_map.hpp"
 #include "config.hpp"
 #include "planner.hpp"
 #include "shard_map.hpp"
-#include "common/slot_map.hpp"
 #include "worker_registry.hpp"
 
 namespace clossyne::broker {
@@ -39,11 +39,11 @@ class Broker {
     bool delimiter = false;
     uint64_t id = 0;
     bool is_batch = false;
-    std::vector<OpMerge> merges;         // per op
-    std::vector<Reply> replies;          // final, per op
-    std::size_t outstanding = 0;         // ops not yet final, plus one while being planned
-    bool stream = false;                 // a streamed batch: replies go out as they are ready
-    std::vector<Reply> ready;            // streamed replies not yet sent
+    std::vector<OpMerge> merges;  // per op
+    std::vector<Reply> replies;   // final, per op
+    std::size_t outstanding = 0;  // ops not yet final, plus one while being planned
+    bool stream = false;          // a streamed batch: replies go out as they are ready
+    std::vector<Reply> ready;     // streamed replies not yet sent
   };
   // Where a part's reply goes, and which worker has it (empty while held at a barrier).
   struct PartRef {

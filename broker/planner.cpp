@@ -18,7 +18,9 @@ Part single(const ShardMap& map, std::string_view name, std::string key) {
   return p;
 }
 
-Reply error(const Op& o, const std::string& msg) { return Reply::Error(o.id, "ERR " + msg); }
+Reply error(const Op& o, const std::string& msg) {
+  return Reply::Error(o.id, "ERR " + msg);
+}
 
 // Keys of a multi-key op: "keys", or a lone "key" (taken out of the op).
 std::vector<std::string> take_keys(Op& o) {

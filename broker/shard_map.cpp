@@ -55,7 +55,8 @@ std::deque<HeldOp> ShardMap::splice(std::size_t first, std::size_t last, ShardEn
   };
   const ShardEntry& head = shards_[first];
   const ShardEntry& tail = shards_[last - 1];
-  if (compare_keys(head.info.lo, entry.info.lo) < 0) pieces.push_back(gap(head.info.lo, entry.info.lo));
+  if (compare_keys(head.info.lo, entry.info.lo) < 0)
+    pieces.push_back(gap(head.info.lo, entry.info.lo));
   const std::optional<std::string> tail_hi = tail.info.hi;
   const bool tail_beyond =
       entry.info.hi && (!tail_hi || compare_keys(*tail_hi, *entry.info.hi) > 0);
@@ -98,10 +99,9 @@ uint64_t ShardMap::max_epoch() const {
 
 std::size_t ShardMap::find(std::string_view key) const {
   // The last shard whose lo <= key (shards cover the key space, the first has lo "").
-  auto it = std::upper_bound(shards_.begin(), shards_.end(), key,
-                             [](std::string_view k, const ShardEntry& e) {
-                               return compare_keys(k, e.info.lo) < 0;
-                             });
+  auto it = std::upper_bound(
+      shards_.begin(), shards_.end(), key,
+      [](std::string_view k, const ShardEntry& e) { return compare_keys(k, e.info.lo) < 0; });
   return static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, it - shards_.begin() - 1));
 }
 

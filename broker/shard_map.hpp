@@ -26,13 +26,13 @@ enum class ShardBusy { kNone, kSplitting, kMoving };
 // A shard being copied to a new owner, chunk by chunk (broker/migration.cpp).
 struct Migration {
   std::string to;
-  std::string cursor;      // next key to export (keys >= cursor remain)
-  bool started = false;    // first chunk requested
-  bool last_chunk = false; // the chunk being imported is the last one
-  bool handing_off = false; // the copy is synced; the source was asked to hand the shard off
-  uint64_t expected = 0;   // id of the internal request whose reply moves the change on
-  uint64_t copied = 0;     // keys copied so far
-  int64_t deadline_ms = 0; // abort when no step completes by then
+  std::string cursor;        // next key to export (keys >= cursor remain)
+  bool started = false;      // first chunk requested
+  bool last_chunk = false;   // the chunk being imported is the last one
+  bool handing_off = false;  // the copy is synced; the source was asked to hand the shard off
+  uint64_t expected = 0;     // id of the internal request whose reply moves the change on
+  uint64_t copied = 0;       // keys copied so far
+  int64_t deadline_ms = 0;   // abort when no step completes by then
 };
 
 // A range of the map is one of: a shard with an owner (served while the owner is alive); a shard

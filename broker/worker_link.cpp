@@ -172,8 +172,9 @@ void Broker::fail_worker(const std::string& id, const std::string& why, bool not
     const PartRef* ref = parts_.find(sub_id);
     if (ref == nullptr) continue;
     auto idx = map_.by_id(ref->shard_id);
-    std::string msg = idx && !registry_.alive(id) ? unavailable(map_.at(*idx))
-                                                   : "ERR " + why + " (the op may have been applied)";
+    std::string msg = idx && !registry_.alive(id)
+                          ? unavailable(map_.at(*idx))
+                          : "ERR " + why + " (the op may have been applied)";
     complete_part(sub_id, Reply::Error(0, msg, ErrorCode::kUnavailable));
   }
   for (auto it = internal_.begin(); it != internal_.end();) {

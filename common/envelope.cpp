@@ -521,8 +521,8 @@ Status decode_body(std::string_view body, T& out, Fn fn) {
   try {
     // Strings are referenced in `body` (which outlives the object tree), not copied into its zone.
     auto by_reference = [](msgpack::type::object_type, std::size_t, void*) { return true; };
-    msgpack::object_handle oh = msgpack::unpack(body.data(), body.size(), by_reference, nullptr,
-                                                input_limits(body.size()));
+    msgpack::object_handle oh =
+        msgpack::unpack(body.data(), body.size(), by_reference, nullptr, input_limits(body.size()));
     return fn(oh.get(), out, 0);
   } catch (const std::exception& e) {
     return Status::Error(std::string("bad msgpack: ") + e.what());

@@ -22,10 +22,10 @@ struct ShardInfo {
   std::string lo;                 // "" is -inf
   std::optional<std::string> hi;  // none is +inf
   uint64_t epoch = 0;
-  uint64_t seed = 0;  // treap priority seed: same keys + same seed -> same shape
+  uint64_t seed = 0;   // treap priority seed: same keys + same seed -> same shape
   uint64_t keys = 0;   // informational: keys in the shard, as last reported
   uint64_t bytes = 0;  // informational: memory the shard uses, as last reported
-  std::string owner;  // in status replies
+  std::string owner;   // in status replies
   // Being copied in by a move: not yet the shard's home. A worker never reports an importing shard
   // as its own, so a crash mid-move cannot make a partial copy win over the original.
   bool importing = false;
@@ -82,8 +82,8 @@ struct Reply {
   bool ok = true;
   std::string error;
   ErrorCode code = ErrorCode::kNone;  // set on every error reply ("code" on the wire)
-  bool has_value = false;            // "value" present (it may be nil)
-  std::optional<std::string> value;  // nil when the key is absent
+  bool has_value = false;             // "value" present (it may be nil)
+  std::optional<std::string> value;   // nil when the key is absent
   std::optional<int64_t> n;
   std::optional<std::vector<std::optional<std::string>>> values;  // mget
   std::optional<std::vector<KV>> items;                           // rng
@@ -131,8 +131,9 @@ inline void normalize_error_code(Reply& r) {
 std::string encode(const Op& op);
 std::string encode(const Reply& reply);
 
-// Decoding never throws: a body that is not valid msgpack, not a map, or has a field of the wrong type
-// gives an error Status. `id` is filled as soon as it is read so the sender can still be answered.
+// Decoding never throws: a body that is not valid msgpack, not a map, or has a field of the wrong
+// type gives an error Status. `id` is filled as soon as it is read so the sender can still be
+// answered.
 Status decode(std::string_view body, Op& out);
 Status decode(std::string_view body, Reply& out);
 

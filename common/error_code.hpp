@@ -1,5 +1,5 @@
-// ErrorCode: what kind of failure an error reply or Status carries, for the processes that act on it
-// (the broker re-routes on kStaleEpoch and kNotHeld). The text stays for people; code decides.
+// ErrorCode: what kind of failure an error reply or Status carries, for the processes that act on
+// it (the broker re-routes on kStaleEpoch and kNotHeld). The text stays for people; code decides.
 // On the wire (docs/PROTOCOL.md) an error reply carries "code": one of the names below.
 #pragma once
 #include <cstdint>

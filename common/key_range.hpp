@@ -7,9 +7,11 @@
 
 namespace clossyne {
 
-// memcmp order over unsigned bytes, which is what std::string_view::compare gives with char_traits<char>
-// on every platform we build for (it compares as unsigned char).
-inline int compare_keys(std::string_view a, std::string_view b) { return a.compare(b); }
+// memcmp order over unsigned bytes, which is what std::string_view::compare gives with
+// char_traits<char> on every platform we build for (it compares as unsigned char).
+inline int compare_keys(std::string_view a, std::string_view b) {
+  return a.compare(b);
+}
 
 struct KeyRange {
   std::string lo;

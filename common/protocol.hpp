@@ -34,9 +34,10 @@ inline constexpr std::string_view kWhere = "where";
 inline constexpr std::string_view kReplies = "replies";
 inline constexpr std::string_view kStream = "stream";
 inline constexpr std::string_view kPartial = "partial";
-inline constexpr std::string_view kCluster = "cluster";    // register, assign: the cluster's id
-inline constexpr std::string_view kDrops = "drops";        // assign: copies to delete (epoch-checked)
-inline constexpr std::string_view kHandoffs = "handoffs";  // register: shards handed off (tombstones)
+inline constexpr std::string_view kCluster = "cluster";  // register, assign: the cluster's id
+inline constexpr std::string_view kDrops = "drops";      // assign: copies to delete (epoch-checked)
+inline constexpr std::string_view kHandoffs =
+    "handoffs";  // register: shards handed off (tombstones)
 }  // namespace f
 
 // Client operations (client -> broker), also used broker -> worker with "shard"/"epoch".
@@ -57,18 +58,19 @@ inline constexpr std::string_view kRegister = "register";    // worker -> broker
 inline constexpr std::string_view kHeartbeat = "heartbeat";  // both ways
 inline constexpr std::string_view kAssign = "assign";        // broker -> worker: the shards it owns
 inline constexpr std::string_view kReregister = "reregister";  // broker -> unknown worker
-inline constexpr std::string_view kCount = "count";          // broker -> worker: keys in a shard
+inline constexpr std::string_view kCount = "count";            // broker -> worker: keys in a shard
 // Structural changes (broker -> worker), see docs/PROTOCOL.md.
-inline constexpr std::string_view kSplit = "split";    // split a shard at a key (or its median)
-inline constexpr std::string_view kImport = "import";  // pairs copied into an importing shard
-inline constexpr std::string_view kSync = "sync";      // make a shard durable, then answer
+inline constexpr std::string_view kSplit = "split";      // split a shard at a key (or its median)
+inline constexpr std::string_view kImport = "import";    // pairs copied into an importing shard
+inline constexpr std::string_view kSync = "sync";        // make a shard durable, then answer
 inline constexpr std::string_view kHandoff = "handoff";  // a move's source gives its shard up
 // Operator commands (client -> broker), used by clossyne-admin.
 inline constexpr std::string_view kStatus = "status";
 inline constexpr std::string_view kDrain = "drain";
 inline constexpr std::string_view kUndrain = "undrain";
 inline constexpr std::string_view kMove = "move";
-inline constexpr std::string_view kRecreate = "recreate";  // declare a range's data lost: new empty shard
+inline constexpr std::string_view kRecreate =
+    "recreate";  // declare a range's data lost: new empty shard
 }  // namespace op
 
 // Limits that protect every process from a hostile or broken peer.

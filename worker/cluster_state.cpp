@@ -15,7 +15,9 @@
 namespace clossyne {
 namespace {
 
-std::string state_path(const std::string& dir) { return dir + "/cluster.json"; }
+std::string state_path(const std::string& dir) {
+  return dir + "/cluster.json";
+}
 
 Status write_synced(const std::string& path, const std::string& bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -8,11 +8,10 @@
 #include <iostream>
 #include <memory>
 #include <string>
-
-#include "common/malloc_tuning.hpp"
 #include <zmq.hpp>
 
 #include "common/logging.hpp"
+#include "common/malloc_tuning.hpp"
 #include "worker/check_log.hpp"
 #include "worker/disk_storage.hpp"
 #include "worker/storage.hpp"

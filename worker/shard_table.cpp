@@ -98,8 +98,8 @@ bool ShardTable::drop_listed(const std::vector<ShardInfo>& drops, const std::set
   return !dropped.empty();
 }
 
-Status ShardTable::assign(const std::vector<ShardInfo>& shards,
-                          const std::vector<ShardInfo>& drops, const std::string& cluster) {
+Status ShardTable::assign(const std::vector<ShardInfo>& shards, const std::vector<ShardInfo>& drops,
+                          const std::string& cluster) {
   if (!cluster.empty() && cluster != state_.cluster) {
     ClusterState next = state_;
     next.cluster = cluster;
@@ -200,8 +200,8 @@ Status ShardTable::assign(const std::vector<ShardInfo>& shards,
   }
   for (const auto& [id, shard] : shards_) {
     if (!listed.count(id)) {
-      spdlog::info("shard {} epoch {} ({} keys) is not in the assignment: kept until a handoff",
-                   id, shard.info().epoch, shard.tree().size());
+      spdlog::info("shard {} epoch {} ({} keys) is not in the assignment: kept until a handoff", id,
+                   shard.info().epoch, shard.tree().size());
     }
   }
   return Status::Ok();
@@ -320,8 +320,9 @@ Reply ShardTable::execute(const Op& sub) {
   if (it == shards_.end()) return not_held(sub);
   Shard& shard = it->second;
   if (sub.epoch != shard.info().epoch) {
-    return Reply::Error(sub.id, "ERR stale epoch for shard " + std::to_string(*sub.shard) +
-                                    " (have " + std::to_string(shard.info().epoch) + ")",
+    return Reply::Error(sub.id,
+                        "ERR stale epoch for shard " + std::to_string(*sub.shard) + " (have " +
+                            std::to_string(shard.info().epoch) + ")",
                         ErrorCode::kStaleEpoch);
   }
   spdlog::debug("shard {}: {} id {}", *sub.shard, sub.op, sub.id);

@@ -114,7 +114,7 @@ TEST_CASE("bad envelopes are rejected without throwing") {
   Op op;
   CHECK_FALSE(decode("", op).ok());
   CHECK_FALSE(decode("\xc1garbage", op).ok());
-  CHECK_FALSE(decode(packed(std::vector<int>{1, 2}), op).ok());  // not a map
+  CHECK_FALSE(decode(packed(std::vector<int>{1, 2}), op).ok());                 // not a map
   CHECK_FALSE(decode(packed(std::map<std::string, int>{{"op", 3}}), op).ok());  // wrong type
   CHECK_FALSE(decode(packed(std::map<std::string, int>{{"id", 3}}), op).ok());  // no op
   std::map<std::string, int> wrong_version{{"v", 2}, {"id", 9}};

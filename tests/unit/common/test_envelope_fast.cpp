@@ -22,8 +22,8 @@ struct Gen {
     return s;
   }
   uint64_t number() {
-    static const uint64_t kEdges[] = {0, 1, 127, 128, 255, 256, 65535, 65536, 0xffffffffull,
-                                      0x100000000ull, ~0ull};
+    static const uint64_t kEdges[] = {
+        0, 1, 127, 128, 255, 256, 65535, 65536, 0xffffffffull, 0x100000000ull, ~0ull};
     return coin() ? kEdges[below(11)] : rng();
   }
   Op op(bool nested) {

@@ -1,4 +1,5 @@
-// make_shard_info: a ShardInfo as the broker assigns it (id, bounds, epoch, seed), for worker tests.
+// make_shard_info: a ShardInfo as the broker assigns it (id, bounds, epoch, seed), for worker
+// tests.
 #pragma once
 #include <cstdint>
 #include <optional>

@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "shard_infos.hpp"
 #include "common/clock.hpp"
+#include "shard_infos.hpp"
 #include "temp_dir.hpp"
 #include "worker/data_dir.hpp"
 #include "worker/disk_storage.hpp"

@@ -8,10 +8,10 @@
 #include <thread>
 #include <zmq.hpp>
 
-#include "shard_infos.hpp"
 #include "common/clock.hpp"
 #include "common/envelope.hpp"
 #include "common/protocol.hpp"
+#include "shard_infos.hpp"
 #include "worker/worker.hpp"
 
 using namespace clossyne;
@@ -223,7 +223,9 @@ TEST_CASE("worker: heartbeats, and re-registers when the broker goes quiet") {
   CHECK(r->n == 0);
 }
 
-TEST_CASE("worker: heartbeats carry the held shards' sizes, never an importing shard's, registrations flag it") {
+TEST_CASE(
+    "worker: heartbeats carry the held shards' sizes, never an importing shard's, registrations "
+    "flag it") {
   Harness h(WorkerTiming{50, 3000});
   REQUIRE(h.expect_op("register"));
   ShardInfo incoming = shard_info(2, "m", std::nullopt, 3);
