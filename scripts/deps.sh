@@ -7,6 +7,7 @@ CLOSSYNE_PACKAGES=(
   g++ cmake make pkg-config
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libspdlog-dev libcli11-dev libxxhash-dev nlohmann-json3-dev catch2
   python3 python3-zmq python3-msgpack python3-redis python3-pytest
+  python3-venv python3-setuptools python3-wheel  # README's install of clients/python into a venv
   redis-tools redis-server netcat-openbsd
   clang libclang-rt-14-dev libfuzzer-14-dev  # the fuzz targets (fuzz/run.sh and their corpus replay)
   clang-format                               # scripts/format-check (Debian 12: clang-format 14)
