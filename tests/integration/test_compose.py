@@ -1,9 +1,12 @@
-"""The compose cluster survives a killed worker container (compose/docker-compose.yml).
+"""The compose cluster survives a killed worker container (compose/docker-compose.yml), and the
+wrapper compose/cluster removes everything it made.
 
-Builds the image with compose/build-images.sh, starts the cluster under a unique project name with the
-frontend on a free host port, writes 5000 keys, kills worker2's container, brings it back with `up -d`
-and reads every key back (the worker recovers its shards from its named volume). The project and its
-volumes are removed in every case.
+Builds the image with compose/build-images.sh, starts the cluster with compose/cluster under a unique
+project name with the frontend on a free host port, writes 5000 keys, kills worker2's container,
+brings it back with `up` and reads every key back (the worker recovers its shards from its named
+volume). Then `compose/cluster add-worker` adds w4, which registers; no container has an anonymous
+volume (only the workers' named ones); `down` keeps the volumes (w4's too), and `down -v` leaves no
+container, network or volume of the project. The project is removed in every case.
 
 Skipped, with the reason, when no Docker engine answers or no compose command exists (run pytest
 with -rs to see the reason; ctest can match "SKIPPED.*no docker" with SKIP_REGULAR_EXPRESSION).
@@ -12,6 +15,7 @@ build-images.sh builds them itself (Release, build-docker/).
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -23,7 +27,7 @@ import pytest
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILE = ROOT / "compose" / "docker-compose.yml"
+CLUSTER = ROOT / "compose" / "cluster"
 BUILD_IMAGES = ROOT / "compose" / "build-images.sh"
 BINARIES = ("clossyne-broker", "clossyne-worker", "clossyne-frontend", "clossyne-admin")
 N_KEYS = 5000
@@ -81,16 +85,19 @@ def _value(i):
 
 
 class Project:
-    def __init__(self):
+    def __init__(self, state_dir):
         self.name = "clossynetest" + uuid.uuid4().hex[:10]
         self.port = _free_port()
         # Its own image tag, so that concurrent runs (other checkouts) never swap binaries under it.
         self.image = f"clossyne:{self.name}"
+        # The wrapper picks the compose command the way _compose_command() found one.
         self.env = dict(os.environ, CLOSSYNE_PORT=str(self.port), CLOSSYNE_BIND="127.0.0.1",
-                        COMPOSE_PROJECT_NAME=self.name, CLOSSYNE_IMAGE=self.image)
+                        CLOSSYNE_IMAGE=self.image, CLOSSYNE_COMPOSE_STATE=str(state_dir),
+                        CLOSSYNE_COMPOSE=" ".join(_compose))
 
     def compose(self, *args, timeout=180, check=True):
-        cmd = _compose + ["-f", str(COMPOSE_FILE), "-p", self.name, *args]
+        """compose/cluster -p NAME ARGS (up, down, add-worker, or any compose command)."""
+        cmd = [str(CLUSTER), "-p", self.name, *args]
         r = _run(cmd, timeout=timeout, env=self.env, check=False)
         if check and r.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
@@ -167,9 +174,33 @@ def _all_keys_back(client):
     return wrong == 0, f"{wrong} keys missing or wrong, first {first_wrong}"
 
 
-def test_cluster_survives_killed_worker():
+def _leftovers(name):
+    """Containers, networks and volumes of project `name` (by compose's label or by name)."""
+    label = f"label=com.docker.compose.project={name}"
+    found = {}
+    for kind, cmd in (("containers", ["docker", "ps", "-a"]), ("networks", ["docker", "network", "ls"]),
+                      ("volumes", ["docker", "volume", "ls"])):
+        fmt = "{{.Names}}" if kind == "containers" else "{{.Name}}"
+        names = set()
+        for flt in (label, f"name={name}"):
+            r = _run(cmd + ["--filter", flt, "--format", fmt], timeout=30)
+            names.update(r.stdout.split())
+        found[kind] = sorted(names)
+    return found
+
+
+def _mounts(project):
+    """{container name: [(type, volume name)]} for every container of the project."""
+    ids = _run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project.name}"],
+               timeout=30).stdout.split()
+    r = _run(["docker", "inspect", *ids], timeout=30)
+    return {c["Name"].lstrip("/"): [(m["Type"], m.get("Name")) for m in c["Mounts"]]
+            for c in json.loads(r.stdout)}
+
+
+def test_cluster_survives_killed_worker(tmp_path):
     t0 = time.monotonic()
-    p = Project()
+    p = Project(tmp_path / "state")
     build_env = dict(p.env)
     bin_dir = os.environ.get("CLOSSYNE_BIN")
     if bin_dir and all((Path(bin_dir) / b).is_file() for b in BINARIES):
@@ -180,7 +211,7 @@ def test_cluster_survives_killed_worker():
         assert r.returncode == 0, f"build-images.sh failed:\n{r.stdout}\n{r.stderr}"
         print(f"image {p.image} built in {time.monotonic() - t0:.1f} s")
 
-        p.compose("up", "-d")
+        p.compose("up")
         client = redis.Redis(host="127.0.0.1", port=p.port, socket_timeout=10, socket_connect_timeout=5)
         _wait("PING", 60, lambda: (client.ping(), "pong"), p)
         _wait("DBSIZE", 60, lambda: (client.dbsize() == 0, "dbsize"), p)
@@ -208,7 +239,7 @@ def test_cluster_survives_killed_worker():
         elsewhere = [i for i in range(0, N_KEYS, 7) if i not in w2_set]
         assert client.mget([_key(i) for i in elsewhere]) == [_value(i).encode() for i in elsewhere]
 
-        p.compose("up", "-d")
+        p.compose("up")
         _wait("all keys back after worker2's restart", 60, lambda: _all_keys_back(client), p)
         print(f"all {N_KEYS} keys back {time.monotonic() - t_kill:.1f} s after the kill")
         assert client.dbsize() == N_KEYS
@@ -222,7 +253,32 @@ def test_cluster_survives_killed_worker():
             print(f"all {N_KEYS} keys back {time.monotonic() - t_crash:.1f} s after worker3's crash")
         else:
             print("crash phase left out: cannot signal the container's process from here")
+
+        # A fourth worker through the wrapper: it registers with the broker under its own id.
+        p.compose("add-worker")
+        _wait("w4 registered and alive", 30,
+              lambda: (any(w["id"] == "w4" and w["alive"] for w in p.status()["workers"]),
+                       "no live w4"), p)
+        mounts = _mounts(p)
+        assert len(mounts) == 6, mounts
+        for cname, ms in mounts.items():
+            m = re.search(r"worker(\d+)", cname)
+            # Only the workers have a volume, their named one; broker and frontend none (no VOLUME).
+            want = [("volume", f"{p.name}_worker{m.group(1)}-data")] if m else []
+            assert ms == want, f"{cname} mounts {ms}, want {want}"
+
+        # `down` keeps the data (the added worker's volume too); `down -v` leaves nothing at all.
+        p.compose("down", "-t", "5")
+        left = _leftovers(p.name)
+        assert left["containers"] == [] and left["networks"] == [], left
+        assert left["volumes"] == [f"{p.name}_worker{i}-data" for i in range(1, 5)], left
+        t_down = time.monotonic()
+        p.compose("down", "-v", "-t", "5")
+        print(f"down -v took {time.monotonic() - t_down:.1f} s")
+        left = _leftovers(p.name)
+        assert left == {"containers": [], "networks": [], "volumes": []}, left
+        assert not (tmp_path / "state" / p.name).exists()
     finally:
-        p.compose("down", "-v", "--remove-orphans", "-t", "5", timeout=180, check=False)
+        p.compose("down", "-v", "-t", "5", timeout=180, check=False)
         _run(["docker", "image", "rm", p.image], timeout=60, check=False)
     print(f"test took {time.monotonic() - t0:.1f} s")
