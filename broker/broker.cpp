@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <stdexcept>
+#include <string>
 
 #include "common/clock.hpp"
 #include "common/protocol.hpp"
@@ -22,8 +24,17 @@ Broker::Broker(zmq::context_t& ctx, BrokerConfig config)
   workers_.set(zmq::sockopt::router_handover, 1);  // a restarted worker takes over its id
   workers_.set(zmq::sockopt::sndhwm, 100000);
   workers_.set(zmq::sockopt::rcvhwm, 100000);
-  clients_.bind(config_.clients_endpoint);
-  workers_.bind(config_.workers_endpoint);
+  // A failed bind names the address and the flag that moves it (two clusters on one host, say).
+  auto bind = [](zmq::socket_t& s, const std::string& endpoint, const char* flag) {
+    try {
+      s.bind(endpoint);
+    } catch (const zmq::error_t& e) {
+      throw std::runtime_error("cannot bind " + endpoint + ": " + e.what() +
+                               " (choose another with " + flag + ")");
+    }
+  };
+  bind(clients_, config_.clients_endpoint, "--clients");
+  bind(workers_, config_.workers_endpoint, "--workers");
   spdlog::info("broker: clients on {}, workers on {}, waiting for {} worker(s)",
                config_.clients_endpoint, config_.workers_endpoint, config_.min_workers);
 }

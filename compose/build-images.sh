@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Builds the Clossyne image (default tag clossyne:local) that compose/docker-compose.yml runs.
 #
-#   compose/build-images.sh             # registry path if debian:bookworm(-slim) can be had, else offline
+#   compose/build-images.sh             # offline path reusing build/ when it holds a Release build of the
+#                                       # binaries, else the registry path if debian:bookworm(-slim) can
+#                                       # be had, else offline
 #   compose/build-images.sh --registry  # force the multi-stage compose/Dockerfile
 #   compose/build-images.sh --offline   # force the offline path
 #   compose/build-images.sh --bin-dir build/bin   # offline path with binaries already built (no compile)
 #
 # Registry path: `docker build -f compose/Dockerfile` (Debian bookworm build stage, bookworm-slim runtime).
-# Offline path (no container registry reachable): builds the binaries on this machine (Release, into
-# ${BUILD_DIR:-build-docker}) and assembles an image FROM scratch holding the binaries, every shared
-# library they load (found with ldd, real files and symlinks at their own paths, with the dynamic
-# loader), redis-cli for the frontend healthcheck, a minimal /etc (passwd, group, nsswitch.conf) with
-# the non-root user clossyne (uid 10001) and /data owned by it.
+# Offline path (a reusable build/, or no container registry reachable): builds the binaries on this
+# machine (Release, into ${BUILD_DIR:-build}, the tree scripts/run builds: an up-to-date one builds
+# nothing, a stale one only what changed; a build/ of another build type is left alone for
+# build-docker/) and assembles an image FROM scratch holding the binaries, every shared library they
+# load (found with ldd, real files and symlinks at their own paths, with the dynamic loader),
+# redis-cli for the frontend healthcheck, a minimal /etc (passwd, group, nsswitch.conf) with the
+# non-root user clossyne (uid 10001) and /data owned by it.
 #
 # Environment: CLOSSYNE_IMAGE (tag, default clossyne:local), BUILD_DIR (offline build dir),
 # CLOSSYNE_BIN_DIR (same as --bin-dir), PULL_TIMEOUT (seconds to wait for a registry pull, default 20).
@@ -19,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 IMAGE=${CLOSSYNE_IMAGE:-clossyne:local}
-BUILD_DIR=${BUILD_DIR:-build-docker}
+BUILD_DIR=${BUILD_DIR:-build}
 PULL_TIMEOUT=${PULL_TIMEOUT:-20}
 BINARIES=(clossyne-broker clossyne-worker clossyne-frontend clossyne-admin)
 
@@ -81,6 +85,16 @@ copy_with_links() {
   cp -a "$p" "$root$p"
 }
 
+# The build type a configured build tree has ("" when none).
+build_type() { sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$ROOT/$1/CMakeCache.txt" 2>/dev/null || true; }
+# A Release tree that already built every binary: the offline path reuses it rather than compiling
+# the project again somewhere else.
+reusable_build() {
+  [[ $(build_type "$BUILD_DIR") == Release ]] || return 1
+  local b
+  for b in "${BINARIES[@]}"; do [[ -x $ROOT/$BUILD_DIR/bin/$b ]] || return 1; done
+}
+
 build_offline() {
   say "offline path ($1): assembling $IMAGE FROM scratch from binaries built on this machine"
   local t0=$SECONDS
@@ -89,6 +103,13 @@ build_offline() {
   if [[ -n $bin ]]; then
     say "  taking the binaries from $bin"
   else
+    local type
+    type=$(build_type "$BUILD_DIR")
+    if [[ -n $type && $type != Release ]]; then
+      say "  $BUILD_DIR/ is a $type build: building Release into build-docker/ instead"
+      BUILD_DIR=build-docker
+    fi
+    reusable_build && say "  reusing the binaries of $BUILD_DIR/ (brought up to date if stale)"
     cmake -S "$ROOT" -B "$ROOT/$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$ROOT/$BUILD_DIR" -j "$(nproc)" --target "${BINARIES[@]}" >/dev/null
     bin=$ROOT/$BUILD_DIR/bin
@@ -154,6 +175,8 @@ case $mode in
   auto)
     if [[ -n $BIN_DIR ]]; then
       build_offline "binaries given with --bin-dir"
+    elif reusable_build; then
+      build_offline "$BUILD_DIR/ holds a Release build of the binaries"
     elif have_base; then
       build_registry
     else
