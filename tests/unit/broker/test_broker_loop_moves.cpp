@@ -36,6 +36,7 @@ struct MoveSetup {
     REQUIRE(chunk.has_value());
     CHECK(chunk->epoch == 3);
     export_id = chunk->id;
+    CHECK(busy());
   }
   // Answers the export with one (last) chunk and returns the import w2 gets.
   Op copy_one_chunk() {
@@ -63,7 +64,14 @@ struct MoveSetup {
     return *handoff;
   }
   // The move is over: a new one is accepted (the shard is not busy).
+  // What `status` says of shard 1: a move or split of it is under way.
+  bool busy() {
+    Reply st = h.status();
+    REQUIRE(st.shards.size() == 1);
+    return st.shards[0].busy;
+  }
   void check_not_busy() {
+    CHECK_FALSE(busy());
     Reply again = h.call(BrokerHarness::move_op(1, "w2"));
     INFO(again.error);
     CHECK(again.ok);
@@ -107,6 +115,7 @@ TEST_CASE(
   REQUIRE(st.shards.size() == 1);
   CHECK(st.shards[0].owner == "w2");
   CHECK(st.shards[0].epoch == 4);
+  CHECK_FALSE(st.shards[0].busy);
   for (const auto& a : m.w1.assigns()) CHECK(a.drops.empty());
 }
 
