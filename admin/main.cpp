@@ -6,6 +6,7 @@
 #include "broker_client.hpp"
 #include "common/clock.hpp"
 #include "common/protocol.hpp"
+#include "common/version.hpp"
 #include "status_view.hpp"
 
 using namespace clossyne;
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
   recreate_key->excludes(recreate_shard);
   recreate->add_flag("--i-know-data-is-lost", data_is_lost,
                      "required: every key the range held is lost for good");
+  app.set_version_flag("--version", clossyne::version_line("clossyne-admin"));
   CLI11_PARSE(app, argc, argv);
 
   admin::BrokerClient client(broker, std::chrono::milliseconds(timeout_ms));

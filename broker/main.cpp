@@ -10,6 +10,7 @@
 #include "common/logging.hpp"
 #include "common/malloc_tuning.hpp"
 #include "common/random.hpp"
+#include "common/version.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -72,9 +73,11 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-auto-balance", bal.auto_balance,
                "do not move shards by itself (splits and drains still happen)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error (env CLOSSYNE_LOG_LEVEL)");
+  app.set_version_flag("--version", clossyne::version_line("clossyne-broker"));
   CLI11_PARSE(app, argc, argv);
 
   clossyne::setup_logging("broker", log_level);
+  spdlog::info("{}", clossyne::version_line("clossyne-broker"));
   std::set<std::string> points;
   std::stringstream ss(split_points);
   for (std::string p; std::getline(ss, p, ',');) {

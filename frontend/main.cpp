@@ -6,6 +6,7 @@
 
 #include "common/logging.hpp"
 #include "common/malloc_tuning.hpp"
+#include "common/version.hpp"
 #include "fd_limit.hpp"
 #include "options.hpp"
 #include "server.hpp"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   clossyne::frontend::Options opts;
   if (int code = clossyne::frontend::parse_options(argc, argv, opts); code >= 0) return code;
   clossyne::setup_logging("frontend", opts.log_level);
+  spdlog::info("{}", clossyne::version_line("clossyne-frontend"));
   clossyne::frontend::raise_fd_limit(opts.server.max_clients + 64);
   clossyne::frontend::Server server(opts.server);
   if (auto st = server.start(); !st.ok()) {

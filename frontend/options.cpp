@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
+#include "common/version.hpp"
+
 namespace clossyne::frontend {
 namespace {
 
@@ -66,6 +68,7 @@ int parse_options(int argc, char** argv, Options& out) {
                  "--seed-small-pause-us (0: every request waits --seed-pause-ms)")
       ->capture_default_str();
   app.add_option("--log-level", out.log_level, "trace, debug, info, warn, error");
+  app.set_version_flag("--version", version_line("clossyne-frontend"));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/version.hpp"
 #include "worker/data_dir.hpp"
 
 namespace clossyne {
@@ -66,6 +67,14 @@ Status load_cluster_state(const std::string& dir, ClusterState& out) {
   text << in.rdbuf();
   try {
     const auto j = nlohmann::json::parse(text.str());
+    const auto format = j.value("format", int64_t{1});
+    if (format < 1 || format > kClusterStateFormat)
+      return Status::Error(state_path(dir) + ": format " + std::to_string(format) +
+                           ", but this build (clossyne " + std::string(version()) +
+                           ") reads format " + std::to_string(kClusterStateFormat) + " only" +
+                           (format > kClusterStateFormat
+                                ? ": a newer Clossyne wrote it; run that build or a newer one"
+                                : ""));
     out.cluster = j.value("cluster", std::string());
     for (const auto& h : j.value("handoffs", nlohmann::json::array())) {
       out.add_handoff(h.at("shard").get<uint32_t>(), h.at("epoch").get<uint64_t>(),
@@ -79,6 +88,7 @@ Status load_cluster_state(const std::string& dir, ClusterState& out) {
 
 Status save_cluster_state(const std::string& dir, const ClusterState& state) {
   nlohmann::json j;
+  j["format"] = kClusterStateFormat;
   j["cluster"] = state.cluster;
   j["handoffs"] = nlohmann::json::array();
   for (const auto& h : state.handoffs) {

@@ -5,6 +5,8 @@
 //     holds it at that epoch" (the last step of a move). A restarted broker adopts the new owner's
 //     copy on the strength of it; recovery drops any older copy of the shard still in the log.
 // The file is replaced atomically (write a temp file, fsync, rename, fsync the directory).
+// Its "format" field is kClusterStateFormat; a file without one was written before the field
+// existed (format 1). A higher format is refused: a newer build wrote it.
 #pragma once
 #include <string>
 #include <vector>
@@ -13,6 +15,8 @@
 #include "common/status.hpp"
 
 namespace clossyne {
+
+inline constexpr int kClusterStateFormat = 1;
 
 struct ClusterState {
   std::string cluster;              // "" until the first assignment

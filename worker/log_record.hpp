@@ -36,6 +36,14 @@ namespace clossyne {
 inline constexpr std::string_view kLogMagic{"CLOSLOG\x01", 8};
 inline constexpr std::string_view kSnapshotMagic{"CLOSSNP\x01", 8};
 inline constexpr std::size_t kMagicBytes = 8;
+// The magic's last byte is the file's format version. This build writes kFormatVersion and reads
+// every version from kMinFormatVersion to kFormatVersion; it refuses a file with any other version,
+// naming the file, the version found and the versions it reads (docs/OPERATIONS.md, "Versions and
+// upgrades").
+inline constexpr uint8_t kFormatVersion = 1;
+inline constexpr uint8_t kMinFormatVersion = 1;
+static_assert(static_cast<uint8_t>(kLogMagic[kMagicBytes - 1]) == kFormatVersion);
+static_assert(static_cast<uint8_t>(kSnapshotMagic[kMagicBytes - 1]) == kFormatVersion);
 inline constexpr std::size_t kRecordHeaderBytes = 12;
 // A length above this is damage, not data (values are bounded far below it by the envelope limit).
 inline constexpr uint32_t kMaxRecordPayload = 1u << 30;

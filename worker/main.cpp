@@ -12,6 +12,7 @@
 
 #include "common/logging.hpp"
 #include "common/malloc_tuning.hpp"
+#include "common/version.hpp"
 #include "worker/check_log.hpp"
 #include "worker/disk_storage.hpp"
 #include "worker/storage.hpp"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   app.add_flag("--fix", fix, "with --check-log: truncate the file at the first bad record");
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error (default: $CLOSSYNE_LOG_LEVEL or info)");
+  app.set_version_flag("--version", clossyne::version_line("clossyne-worker"));
   CLI11_PARSE(app, argc, argv);
 
   if (!check_path.empty()) return clossyne::check_log_file(check_path, fix, std::cout);
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
   }
 
   clossyne::setup_logging("worker", log_level);
+  spdlog::info("{}", clossyne::version_line("clossyne-worker"));
   // A file-size limit (ulimit -f) must give write errors, not kill the process.
   std::signal(SIGXFSZ, SIG_IGN);
   std::unique_ptr<clossyne::Storage> storage;

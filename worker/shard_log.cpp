@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/version.hpp"
 #include "worker/data_sync.hpp"
 
 namespace clossyne {
@@ -226,6 +227,23 @@ std::string_view outcome_name(ScanResult::Outcome outcome) {
   return "?";
 }
 
+namespace {
+
+// A file whose format version this build does not read (written by a newer build, most likely).
+Status check_format_version(const std::string& path, ScanResult::Kind kind, uint8_t found) {
+  if (found >= kMinFormatVersion && found <= kFormatVersion) return Status::Ok();
+  const std::string what = kind == ScanResult::Kind::kLog ? "log" : "snapshot";
+  std::string reads = std::to_string(kMinFormatVersion);
+  if (kFormatVersion != kMinFormatVersion) reads += " to " + std::to_string(kFormatVersion);
+  std::string msg = path + ": " + what + " format version " + std::to_string(found) +
+                    ", but this build (clossyne " + std::string(version()) + ") reads " + what +
+                    " format version " + reads + " only";
+  if (found > kFormatVersion) msg += ": a newer Clossyne wrote it; run that build or a newer one";
+  return Status::Error(msg);
+}
+
+}  // namespace
+
 Status scan_file(const std::string& path, const RecordVisitor& visit, ScanResult& out) {
   out = ScanResult{};
   Mapping map;
@@ -246,13 +264,17 @@ Status scan_file(const std::string& path, const RecordVisitor& visit, ScanResult
     return Status::Ok();
   }
   const std::string_view magic = bytes.substr(0, kMagicBytes);
-  if (magic == kLogMagic) {
+  const std::string_view name = magic.substr(0, kMagicBytes - 1);
+  if (name == kLogMagic.substr(0, kMagicBytes - 1)) {
     out.kind = ScanResult::Kind::kLog;
-  } else if (magic == kSnapshotMagic) {
+  } else if (name == kSnapshotMagic.substr(0, kMagicBytes - 1)) {
     out.kind = ScanResult::Kind::kSnapshot;
   } else {
     return Status::Error(path + " is not a Clossyne log or snapshot (bad magic)");
   }
+  if (Status st = check_format_version(path, out.kind, static_cast<uint8_t>(magic.back()));
+      !st.ok())
+    return st;
 
   std::size_t off = kMagicBytes;
   out.good_end = off;
