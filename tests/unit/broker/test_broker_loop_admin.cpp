@@ -207,12 +207,18 @@ TEST_CASE("broker loop: a batch over two workers is answered in order, streamed 
     CHECK(first->replies[0].value == served_by("w2", 2, 7));
     CHECK(first->replies[1].value == served_by("w2", 2, 7));
     w1.serve_from_now();
-    auto rest = h.reply(id);
-    REQUIRE(rest.has_value());
-    CHECK_FALSE(rest->partial);
-    REQUIRE(rest->replies.size() == 2);
-    CHECK(rest->replies[0].value == served_by("w1", 1, 3));
-    CHECK(rest->replies[1].ok);
+    // w1's two answers may reach the broker in one loop turn or in two: one envelope or two,
+    // the last one whole (not partial).
+    std::vector<Reply> rest;
+    for (int envelopes = 0; envelopes < 2 && rest.size() < 2; ++envelopes) {
+      auto part = h.reply(id);
+      REQUIRE(part.has_value());
+      for (auto& r : part->replies) rest.push_back(std::move(r));
+      CHECK(part->partial == (rest.size() < 2));
+    }
+    REQUIRE(rest.size() == 2);
+    CHECK(rest[0].value == served_by("w1", 1, 3));
+    CHECK(rest[1].ok);
   } else {
     CHECK_FALSE(first.has_value());  // waits for w1
     w1.serve_from_now();
