@@ -25,7 +25,11 @@ std::string status_json(const Reply& s) {
                               {"alive", w.alive},
                               {"keys", w.keys},
                               {"shards", w.shards},
-                              {"draining", w.draining}});
+                              {"draining", w.draining},
+                              {"bytes", w.bytes},
+                              {"rss", w.rss},
+                              {"persistent", w.persistent},
+                              {"fsync", w.persistent ? nlohmann::json(w.fsync) : nullptr}});
   }
   out["shards"] = nlohmann::json::array();
   for (const auto& sh : s.shards) {
@@ -36,7 +40,8 @@ std::string status_json(const Reply& s) {
                              {"hi", bound_json(sh.hi)},
                              {"owner", sh.owner},
                              {"epoch", sh.epoch},
-                             {"keys", sh.keys}});
+                             {"keys", sh.keys},
+                             {"bytes", sh.bytes}});
   }
   return out.dump() + "\n";
 }

@@ -55,8 +55,13 @@ Reply Broker::status_reply(uint64_t id) const {
     w.id = wid;
     w.alive = state.alive;
     w.keys = load.count(wid) ? load.at(wid) : 0;
-    w.shards = static_cast<uint32_t>(map_.owned_by(wid).size());
+    const std::vector<ShardInfo> owned = map_.owned_by(wid);
+    w.shards = static_cast<uint32_t>(owned.size());
     w.draining = state.draining;
+    for (const auto& s : owned) w.bytes += s.bytes;  // as the heartbeats last reported them
+    w.rss = state.rss;
+    w.persistent = !state.fsync.empty();
+    w.fsync = state.fsync;
     r.workers.push_back(w);
   }
   for (std::size_t i = 0; i < map_.size(); ++i) {

@@ -20,6 +20,7 @@ void Broker::on_worker_message(RoutedMessage m) {
   const std::string& id = m.identity;
   if (r.op == op::kRegister) {
     on_register(id, r);
+    registry_.note_report(id, r.rss.value_or(0), r.fsync);
     return;
   }
   if (!registry_.seen(id, now_ms())) {
@@ -29,6 +30,7 @@ void Broker::on_worker_message(RoutedMessage m) {
   }
   if (r.op == op::kHeartbeat) {
     note_shard_stats(id, r.shards);
+    registry_.note_report(id, r.rss.value_or(0), r.fsync);
     return;
   }
   std::vector<Reply> replies;

@@ -55,4 +55,11 @@ std::vector<std::string> WorkerRegistry::alive_ids() const {
   return out;
 }
 
+void WorkerRegistry::note_report(const std::string& id, uint64_t rss, const std::string& fsync) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return;
+  it->second.rss = rss;
+  it->second.fsync = fsync;
+}
+
 }  // namespace clossyne::broker

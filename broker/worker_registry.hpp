@@ -12,6 +12,10 @@ struct WorkerState {
   bool alive = false;
   int64_t last_seen_ms = 0;  // any message from the worker counts
   bool draining = false;     // shards are being moved off; no new ones land here
+  // As the worker last reported them, registering or in a heartbeat (status only): resident set
+  // size, --fsync mode ("" when the worker keeps nothing on disk).
+  uint64_t rss = 0;
+  std::string fsync;
 };
 
 class WorkerRegistry {
@@ -29,6 +33,8 @@ class WorkerRegistry {
   bool known(const std::string& id) const { return workers_.count(id) > 0; }
   bool draining(const std::string& id) const;
   void set_draining(const std::string& id, bool on);
+  // Notes what a register or heartbeat says of the worker itself (unknown ids are ignored).
+  void note_report(const std::string& id, uint64_t rss, const std::string& fsync);
   std::vector<std::string> alive_ids() const;  // sorted
   const std::map<std::string, WorkerState>& all() const { return workers_; }
 

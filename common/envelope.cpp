@@ -68,7 +68,7 @@ void pack_shard_info(Packer& p, const ShardInfo& s) {
 }
 
 void pack_worker_info(Packer& p, const WorkerInfo& w) {
-  p.pack_map(5);
+  p.pack_map(5 + (w.bytes != 0) + (w.rss != 0) + w.persistent + !w.fsync.empty());
   pack_str(p, "id");
   pack_str(p, w.id);
   pack_str(p, "alive");
@@ -79,6 +79,10 @@ void pack_worker_info(Packer& p, const WorkerInfo& w) {
   p.pack(w.shards);
   pack_str(p, "draining");
   p.pack(w.draining);
+  if (w.bytes != 0) pack_str(p, "bytes"), p.pack(w.bytes);
+  if (w.rss != 0) pack_str(p, "rss"), p.pack(w.rss);
+  if (w.persistent) pack_str(p, "persistent"), p.pack(true);
+  if (!w.fsync.empty()) pack_str(p, "fsync"), pack_str(p, w.fsync);
 }
 
 void pack_shard_list(Packer& p, std::string_view field, const std::vector<ShardInfo>& list) {
@@ -160,6 +164,7 @@ void pack_reply(Packer& p, const Reply& r) {
   n += 2 * !r.ok + r.has_value + r.n.has_value() + r.values.has_value() + r.items.has_value();
   n += r.where.has_value() + r.is_batch + !r.op.empty() + !r.worker.empty() + !r.shards.empty();
   n += !r.workers.empty() + r.partial + !r.cluster.empty() + !r.handoffs.empty() + r.ephemeral;
+  n += r.rss.has_value() + !r.fsync.empty();
   p.pack_map(n);
   pack_str(p, f::kV);
   p.pack(proto::kVersion);
@@ -209,6 +214,8 @@ void pack_reply(Packer& p, const Reply& r) {
   if (!r.cluster.empty()) pack_str(p, f::kCluster), pack_str(p, r.cluster);
   if (!r.handoffs.empty()) pack_shard_list(p, f::kHandoffs, r.handoffs);
   if (r.ephemeral) pack_str(p, "ephemeral"), p.pack(true);
+  if (r.rss) pack_str(p, "rss"), p.pack(*r.rss);
+  if (!r.fsync.empty()) pack_str(p, "fsync"), pack_str(p, r.fsync);
 }
 
 // ---- decoding -------------------------------------------------------------------------------
@@ -309,6 +316,10 @@ Status decode_worker_info(const Obj& o, WorkerInfo& w) {
     if (k == "keys") return want_uint(v, k, w.keys);
     if (k == "shards") return want_u32(v, k, w.shards);
     if (k == "draining") return want_bool(v, k, w.draining);
+    if (k == "bytes") return want_uint(v, k, w.bytes);
+    if (k == "rss") return want_uint(v, k, w.rss);
+    if (k == "persistent") return want_bool(v, k, w.persistent);
+    if (k == "fsync") return want_bytes(v, k, w.fsync);
     return Status::Ok();
   });
 }
@@ -487,6 +498,11 @@ Status decode_reply_field(std::string_view k, const Obj& val, Reply& r, int dept
   if (k == f::kCluster) return want_bytes(val, k, r.cluster);
   if (k == f::kHandoffs) return decode_shards(val, r.handoffs);
   if (k == "ephemeral") return want_bool(val, k, r.ephemeral);
+  if (k == "rss") {
+    r.rss.emplace();
+    return want_uint(val, k, *r.rss);
+  }
+  if (k == "fsync") return want_bytes(val, k, r.fsync);
   if (k == "workers") {
     if (auto st = want_array(val, k); !st.ok()) return st;
     r.workers.resize(val.via.array.size);

@@ -40,6 +40,13 @@ struct WorkerInfo {
   uint64_t keys = 0;
   uint32_t shards = 0;
   bool draining = false;
+  // As the worker last reported them (register, heartbeats): the memory its shards'
+  // trees use (the sum of their `bytes`), its resident set size, and its durability: persistent
+  // when it has a --data-dir, fsync the --fsync mode then ("always", "everysec", "no").
+  uint64_t bytes = 0;
+  uint64_t rss = 0;
+  bool persistent = false;
+  std::string fsync{};
   bool operator==(const WorkerInfo&) const = default;
 };
 
@@ -102,6 +109,10 @@ struct Reply {
   std::string cluster;
   std::vector<ShardInfo> handoffs;
   bool ephemeral = false;  // register: no --data-dir, so a restart has lost every shard
+  // register and heartbeat: the worker's resident set size, and its --fsync mode when it has a
+  // --data-dir ("" without one)
+  std::optional<uint64_t> rss;
+  std::string fsync{};
 
   static Reply Ok(uint64_t id) {
     Reply r;

@@ -69,15 +69,49 @@ void clients_section(const InfoData& d, Lines& l) {
       .add("blocked_clients", 0);
 }
 
+// The cluster's figures, summed over the live workers as they last reported them (a dead
+// worker's data is not being served). Zero when the broker's status is missing.
+struct ClusterSums {
+  uint64_t bytes = 0;  // memory the shards' trees use
+  uint64_t rss = 0;    // the workers' resident set sizes
+  int64_t alive = 0;
+  int64_t persistent = 0;  // live workers with a --data-dir
+};
+
+ClusterSums cluster_sums(const InfoData& d) {
+  ClusterSums sums;
+  if (!d.have_status) return sums;
+  for (const WorkerInfo& w : d.workers) {
+    if (!w.alive) continue;
+    ++sums.alive;
+    sums.bytes += w.bytes;
+    sums.rss += w.rss;
+    sums.persistent += w.persistent ? 1 : 0;
+  }
+  return sums;
+}
+
 void memory_section(const InfoData& d, Lines& l) {
-  // The frontend does not count its allocations: its resident size stands for used_memory.
-  l.add("used_memory", d.rss_bytes)
-      .add("used_memory_human", bytes_to_human(d.rss_bytes))
-      .add("used_memory_rss", d.rss_bytes)
-      .add("used_memory_rss_human", bytes_to_human(d.rss_bytes))
+  // The data lives in the workers: used_memory is their processes' resident size (all they hold),
+  // used_memory_dataset what their shards' trees use. The frontend holds no data; its own resident
+  // size is `frontend_rss` in # Clossyne.
+  const ClusterSums sums = cluster_sums(d);
+  l.add("used_memory", sums.rss)
+      .add("used_memory_human", bytes_to_human(sums.rss))
+      .add("used_memory_rss", sums.rss)
+      .add("used_memory_rss_human", bytes_to_human(sums.rss))
+      .add("used_memory_dataset", sums.bytes)
       .add("maxmemory", 0)
       .add("maxmemory_human", "0B")
       .add("maxmemory_policy", "noeviction");
+}
+
+void persistence_section(const InfoData& d, Lines& l) {
+  // Workers with --data-dir log every write before answering (an append-only file, in Redis's
+  // words): aof_enabled when every live worker does.
+  const ClusterSums sums = cluster_sums(d);
+  const bool all = sums.alive > 0 && sums.persistent == sums.alive;
+  l.add("loading", 0).add("aof_enabled", all ? 1 : 0);
 }
 
 void stats_section(const InfoData& d, Lines& l) {
@@ -98,24 +132,30 @@ void clossyne_section(const InfoData& d, Lines& l) {
   const bool ok = d.have_status && d.keys.has_value();
   l.add("cluster_state", ok ? "ok" : "fail");
   if (!d.cluster_error.empty()) l.add("cluster_error", escape(d.cluster_error));
+  l.add("frontend_rss", d.rss_bytes);
   if (d.keys) l.add("keys", *d.keys);
   if (!d.have_status) return;
-  const auto alive = std::count_if(d.workers.begin(), d.workers.end(),
-                                   [](const WorkerInfo& w) { return w.alive; });
-  l.add("workers", d.workers.size()).add("workers_alive", alive).add("shards", d.shards.size());
+  const ClusterSums sums = cluster_sums(d);
+  l.add("workers", d.workers.size())
+      .add("workers_alive", sums.alive)
+      .add("workers_persistent", sums.persistent)
+      .add("shards", d.shards.size());
   for (std::size_t i = 0; i < d.workers.size(); ++i) {
     const WorkerInfo& w = d.workers[i];
     l.add("worker" + std::to_string(i),
           "id=" + escape(w.id) + ",alive=" + std::to_string(w.alive ? 1 : 0) +
               ",keys=" + std::to_string(w.keys) + ",shards=" + std::to_string(w.shards) +
-              ",draining=" + std::to_string(w.draining ? 1 : 0));
+              ",draining=" + std::to_string(w.draining ? 1 : 0) +
+              ",bytes=" + std::to_string(w.bytes) + ",rss=" + std::to_string(w.rss) +
+              ",fsync=" + (w.persistent ? escape(w.fsync) : std::string("none")));
   }
   for (std::size_t i = 0; i < d.shards.size(); ++i) {
     const ShardInfo& s = d.shards[i];
     l.add("shard" + std::to_string(i),
           "id=" + std::to_string(s.id) + ",lo=" + escape(s.lo) +
               ",hi=" + (s.hi ? escape(*s.hi) : std::string("+inf")) + ",owner=" + escape(s.owner) +
-              ",epoch=" + std::to_string(s.epoch) + ",keys=" + std::to_string(s.keys));
+              ",epoch=" + std::to_string(s.epoch) + ",keys=" + std::to_string(s.keys) +
+              ",bytes=" + std::to_string(s.bytes));
   }
 }
 
@@ -124,10 +164,7 @@ void write_section(std::string_view name, const InfoData& d, std::string& out) {
   if (name == "server") return server_section(d, l);
   if (name == "clients") return clients_section(d, l);
   if (name == "memory") return memory_section(d, l);
-  if (name == "persistence") {
-    l.add("loading", 0).add("aof_enabled", 0);  // durability is the workers' (--data-dir)
-    return;
-  }
+  if (name == "persistence") return persistence_section(d, l);
   if (name == "stats") return stats_section(d, l);
   if (name == "replication") {
     l.add("role", "master").add("connected_slaves", 0);
@@ -158,8 +195,9 @@ std::vector<std::string> info_sections(const std::vector<std::string>& args) {
 }
 
 bool info_needs_cluster(const std::vector<std::string>& sections) {
-  return std::any_of(sections.begin(), sections.end(),
-                     [](const std::string& s) { return s == "keyspace" || s == "clossyne"; });
+  return std::any_of(sections.begin(), sections.end(), [](const std::string& s) {
+    return s == "memory" || s == "persistence" || s == "keyspace" || s == "clossyne";
+  });
 }
 
 std::string format_info(const InfoData& data, const std::vector<std::string>& sections) {

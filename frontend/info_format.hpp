@@ -1,6 +1,7 @@
 // INFO's text: Redis-style sections ("# Server", "# Clients", "# Memory", "# Persistence",
 // "# Stats", "# Replication", "# Cluster", "# Keyspace") with `name:value` lines, plus
-// "# Clossyne": the cluster's workers and shards as the broker's `status` reports them. Lines end
+// "# Clossyne": the cluster's workers and shards as the broker's `status` reports them. Memory and
+// persistence describe the cluster: sums over its live workers (docs/COMMANDS.md, INFO). Lines end
 // with CRLF and sections are separated by an empty line, as Redis writes them. Pure functions.
 #pragma once
 #include <optional>
@@ -20,7 +21,7 @@ struct InfoData {
   ServerInfo server;
   int64_t now_ms = 0;  // same clock as server.start_ms
   long pid = 0;
-  uint64_t rss_bytes = 0;
+  uint64_t rss_bytes = 0;       // the frontend's own resident size
   std::optional<int64_t> keys;  // DBSIZE, when the cluster answered
   bool have_status = false;     // workers/shards below are the broker's status
   std::vector<WorkerInfo> workers;
@@ -33,7 +34,8 @@ struct InfoData {
 // are ignored (Redis answers an empty text for them).
 std::vector<std::string> info_sections(const std::vector<std::string>& args);
 
-// True if one of `sections` needs figures from the cluster (keyspace, clossyne).
+// True if one of `sections` needs figures from the cluster (memory, persistence, keyspace,
+// clossyne).
 bool info_needs_cluster(const std::vector<std::string>& sections);
 
 std::string format_info(const InfoData& data, const std::vector<std::string>& sections);

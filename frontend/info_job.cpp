@@ -2,10 +2,9 @@
 
 #include <unistd.h>
 
-#include <fstream>
-
 #include "common/clock.hpp"
 #include "common/protocol.hpp"
+#include "common/resident.hpp"
 #include "info_format.hpp"
 #include "resp_writer.hpp"
 
@@ -63,13 +62,6 @@ class InfoJob : public Job {
 };
 
 }  // namespace
-
-uint64_t resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  if (!(statm >> size >> resident)) return 0;
-  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-}
 
 Action build_info(const std::vector<std::string>& args, const ServerInfo& server) {
   InfoData data;

@@ -54,6 +54,7 @@ class DiskStorage final : public Storage {
   DiskStorage& operator=(const DiskStorage&) = delete;
 
   bool persistent() const override { return true; }
+  std::optional<FsyncMode> fsync_mode() const override { return opts_.fsync; }
   // Creates the directory if needed, locks it, recovers the shards and opens the log for
   // appending. An error when any of that fails (an unwritable directory included).
   Status recover(ShardTable& table) override;

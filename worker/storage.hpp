@@ -39,6 +39,8 @@ class Storage {
 
   // False when nothing is kept: the table then neither records changes nor keeps undo data.
   virtual bool persistent() const = 0;
+  // The --fsync mode of a persistent storage (reported in heartbeats); none for a memory one.
+  virtual std::optional<FsyncMode> fsync_mode() const { return std::nullopt; }
   // Loads what the storage holds into `table` (REQUIRES: empty). Called once, before serving; an
   // error means the worker must not start.
   virtual Status recover(ShardTable& table) = 0;

@@ -10,6 +10,7 @@
 
 #include "common/clock.hpp"
 #include "common/frames.hpp"
+#include "common/resident.hpp"
 
 namespace clossyne {
 namespace {
@@ -115,6 +116,7 @@ void Worker::housekeeping() {
     beat.op = proto::op::kHeartbeat;
     beat.worker = id_;
     beat.shards = shards_.describe();  // sizes for the broker's splits and balancing
+    describe_self(beat);
     send(beat);
     next_heartbeat_ms_ = now + timing_.heartbeat_ms;
   }
@@ -214,6 +216,12 @@ void Worker::send(const Reply& reply) {
   }
 }
 
+// For status and INFO: the process's memory and durability.
+void Worker::describe_self(Reply& r) const {
+  r.rss = resident_bytes();
+  if (auto mode = storage_->fsync_mode()) r.fsync = std::string(fsync_mode_name(*mode));
+}
+
 void Worker::send_register() {
   Reply reg;
   reg.op = proto::op::kRegister;
@@ -222,6 +230,7 @@ void Worker::send_register() {
   reg.cluster = shards_.cluster_state().cluster;
   reg.handoffs = shards_.cluster_state().handoffs;
   reg.ephemeral = !storage_->persistent();
+  describe_self(reg);
   spdlog::info("registering with broker {} ({} shards, cluster {})", broker_, reg.shards.size(),
                reg.cluster.empty() ? "(none yet)" : reg.cluster);
   send(reg);

@@ -70,6 +70,7 @@ class Worker {
   void handle(std::string_view body);
   void send(const Reply& reply);
   void send_register();
+  void describe_self(Reply& r) const;  // rss and fsync mode, for register and heartbeat
   void hold(Reply reply, const Op& op);
   void commit_turn();
 

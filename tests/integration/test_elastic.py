@@ -210,7 +210,8 @@ def test_split_balance_drain_under_load(elastic):
         assert d.stdout.decode().startswith("draining w1: ")
         st = c.status()
         w1 = next(w for w in st["workers"] if w["id"] == "w1")
-        assert w1 == {"id": "w1", "alive": True, "keys": 0, "shards": 0, "draining": True}
+        assert {k: w1[k] for k in ("id", "alive", "keys", "shards", "draining", "bytes")} == {
+            "id": "w1", "alive": True, "keys": 0, "shards": 0, "draining": True, "bytes": 0}
         assert all(s["owner"] in ("w2", "w3") for s in st["shards"])
         time.sleep(0.5)  # a little more traffic on the final layout
     finally:
@@ -387,10 +388,12 @@ def test_admin_split_move_status_and_errors(elastic):
     st = c.status()
     assert set(st) == {"workers", "shards"}
     for w in st["workers"]:
-        assert set(w) == {"id", "alive", "keys", "shards", "draining"}
+        assert set(w) == {"id", "alive", "keys", "shards", "draining", "bytes", "rss", "persistent",
+                          "fsync"}
         assert isinstance(w["keys"], int) and isinstance(w["alive"], bool)
+        assert isinstance(w["rss"], int) and isinstance(w["persistent"], bool)
     for s in st["shards"]:
-        assert set(s) == {"id", "lo", "hi", "owner", "epoch", "keys"}
+        assert set(s) == {"id", "lo", "hi", "owner", "epoch", "keys", "bytes"}
     assert st["shards"][0]["lo"] is None and st["shards"][-1]["hi"] is None
     assert all(a["hi"] == b["lo"] for a, b in zip(st["shards"], st["shards"][1:]))
     assert read_all(r, model) == []

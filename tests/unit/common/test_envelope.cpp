@@ -140,3 +140,37 @@ TEST_CASE("key ranges are half-open and ordered by unsigned bytes") {
   CHECK_FALSE(r.overlaps_closed("m", "z"));
   CHECK(escape_key(std::string("a\0b", 3)) == "a\\x00b");
 }
+
+TEST_CASE("worker memory and durability round-trip, absent fields stay zero") {
+  Reply beat;
+  beat.op = "heartbeat";
+  beat.worker = "w1";
+  beat.rss = 35u << 20;
+  beat.fsync = "always";
+  Reply back;
+  REQUIRE(decode(encode(beat), back).ok());
+  REQUIRE(back.rss.has_value());
+  CHECK(*back.rss == 35u << 20);
+  CHECK(back.fsync == "always");
+
+  Reply plain;
+  plain.op = "heartbeat";
+  Reply plain_back;
+  REQUIRE(decode(encode(plain), plain_back).ok());
+  CHECK_FALSE(plain_back.rss.has_value());
+  CHECK(plain_back.fsync.empty());
+
+  Reply status;
+  WorkerInfo disk{"w1", true, 5, 2, false};
+  disk.bytes = 640;
+  disk.rss = 4096;
+  disk.persistent = true;
+  disk.fsync = "everysec";
+  WorkerInfo mem{"w2", false, 0, 0, true};
+  status.workers = {disk, mem};
+  Reply status_back;
+  REQUIRE(decode(encode(status), status_back).ok());
+  CHECK(status_back.workers == status.workers);
+  CHECK(status_back.workers[1].fsync.empty());
+  CHECK_FALSE(status_back.workers[1].persistent);
+}

@@ -47,7 +47,9 @@ TEST_CASE("INFO sections") {
         std::vector<std::string>{"server", "keyspace"});
   CHECK(info_sections({"INFO", "nope"}).empty());
   CHECK(info_needs_cluster({"server", "keyspace"}));
-  CHECK_FALSE(info_needs_cluster({"server", "clients", "memory", "stats"}));
+  CHECK(info_needs_cluster({"memory"}));
+  CHECK(info_needs_cluster({"persistence"}));
+  CHECK_FALSE(info_needs_cluster({"server", "clients", "stats", "replication", "cluster"}));
 }
 
 TEST_CASE("INFO text is Redis-shaped with real figures") {
@@ -71,19 +73,67 @@ TEST_CASE("INFO text is Redis-shaped with real figures") {
   s.owner.assign("w2");
   s.epoch = 3;
   s.keys = 5;
+  s.bytes = 640;
   const std::string text = format_info(d, info_sections({"INFO"}));
   CHECK(text.rfind("# Server\r\nredis_version:7.0.0\r\n", 0) == 0);
   for (const char* line :
        {"\r\nprocess_id:99\r\n", "\r\ntcp_port:4297\r\n", "\r\nuptime_in_seconds:61\r\n",
-        "\r\nconnected_clients:3\r\n", "\r\nmaxclients:10\r\n", "\r\nused_memory:3145728\r\n",
-        "\r\nused_memory_human:3.00M\r\n", "\r\ntotal_commands_processed:42\r\n",
-        "\r\ntotal_connections_received:5\r\n", "\r\nrejected_connections:1\r\n",
+        "\r\nconnected_clients:3\r\n", "\r\nmaxclients:10\r\n", "\r\nfrontend_rss:3145728\r\n",
+        "\r\ntotal_commands_processed:42\r\n", "\r\ntotal_connections_received:5\r\n",
+        "\r\nrejected_connections:1\r\n",
         "\r\n\r\n# Keyspace\r\ndb0:keys=12,expires=0,avg_ttl=0\r\n", "\r\ncluster_state:ok\r\n",
-        "\r\nworkers:2\r\nworkers_alive:1\r\nshards:1\r\n",
-        "\r\nworker1:id=w2,alive=0,keys=5,shards=1,draining=1\r\n",
-        "\r\nshard0:id=2,lo=m,hi=+inf,owner=w2,epoch=3,keys=5\r\n"}) {
+        "\r\nworkers:2\r\nworkers_alive:1\r\nworkers_persistent:0\r\nshards:1\r\n",
+        "\r\nworker1:id=w2,alive=0,keys=5,shards=1,draining=1,bytes=0,rss=0,fsync=none\r\n",
+        "\r\nshard0:id=2,lo=m,hi=+inf,owner=w2,epoch=3,keys=5,bytes=640\r\n"}) {
     CHECK(text.find(line) != std::string::npos);
   }
+}
+
+TEST_CASE("INFO memory and persistence are the live workers' sums") {
+  InfoData d;
+  d.rss_bytes = 9u << 20;  // the frontend's: not in used_memory
+  d.have_status = true;
+  WorkerInfo a{"w1", true, 10, 2, false};
+  a.bytes = 3u << 20;
+  a.rss = 20u << 20;
+  a.persistent = true;
+  a.fsync = "everysec";
+  WorkerInfo b{"w2", true, 4, 1, false};
+  b.bytes = 1u << 20;
+  b.rss = 15u << 20;
+  b.persistent = true;
+  b.fsync = "always";
+  WorkerInfo dead{"w3", false, 9, 1, false};  // its last figures are not counted
+  dead.bytes = 100u << 20;
+  dead.rss = 100u << 20;
+  d.workers = {a, b, dead};
+  const std::string text = format_info(d, {"memory", "persistence", "clossyne"});
+  for (const char* line :
+       {"# Memory\r\nused_memory:36700160\r\nused_memory_human:35.00M\r\n",
+        "\r\nused_memory_rss:36700160\r\nused_memory_rss_human:35.00M\r\n",
+        "\r\nused_memory_dataset:4194304\r\n", "# Persistence\r\nloading:0\r\naof_enabled:1\r\n",
+        "\r\nfrontend_rss:9437184\r\n",
+        "\r\nworkers:3\r\nworkers_alive:2\r\nworkers_persistent:2\r\n",
+        "\r\nworker0:id=w1,alive=1,keys=10,shards=2,draining=0,bytes=3145728,rss=20971520,"
+        "fsync=everysec\r\n",
+        "\r\nworker1:id=w2,alive=1,keys=4,shards=1,draining=0,bytes=1048576,rss=15728640,"
+        "fsync=always\r\n",
+        "\r\nworker2:id=w3,alive=0,keys=9,shards=1,draining=0,bytes=104857600,rss=104857600,"
+        "fsync=none\r\n"}) {
+    CHECK(text.find(line) != std::string::npos);
+  }
+
+  // One live worker without --data-dir: the cluster does not persist every write.
+  d.workers[1].persistent = false;
+  d.workers[1].fsync.clear();
+  CHECK(format_info(d, {"persistence"}) == "# Persistence\r\nloading:0\r\naof_enabled:0\r\n");
+  // No live worker, or no status: nothing is kept, nothing is used.
+  d.workers = {dead};
+  CHECK(format_info(d, {"persistence"}) == "# Persistence\r\nloading:0\r\naof_enabled:0\r\n");
+  d.have_status = false;
+  d.workers = {a};
+  CHECK(format_info(d, {"memory"}).find("\r\nused_memory:0\r\n") != std::string::npos);
+  CHECK(format_info(d, {"persistence"}).find("aof_enabled:0") != std::string::npos);
 }
 
 TEST_CASE("INFO without the cluster says why and escapes odd bytes") {
@@ -92,7 +142,7 @@ TEST_CASE("INFO without the cluster says why and escapes odd bytes") {
   const std::string text = format_info(d, {"keyspace", "clossyne"});
   CHECK(text ==
         "# Keyspace\r\n\r\n# Clossyne\r\ncluster_state:fail\r\n"
-        "cluster_error:ERR\\x20cluster\\x20not\\x20ready\\x2c\\x20x\\x3d1\r\n");
+        "cluster_error:ERR\\x20cluster\\x20not\\x20ready\\x2c\\x20x\\x3d1\r\nfrontend_rss:0\r\n");
   CHECK(bytes_to_human(512) == "512B");
   CHECK(bytes_to_human(1536) == "1.50K");
 }
