@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 
@@ -26,11 +27,6 @@ std::string new_cluster_id() {
   std::random_device rd;
   const uint64_t hi = (uint64_t{rd()} << 32) | rd();
   return fmt::format("{:016x}", hi);
-}
-
-std::string bounds(const std::string& lo, const std::optional<std::string>& hi) {
-  if (!hi) return fmt::format("['{}', +inf)", escape_key(lo));
-  return fmt::format("['{}', '{}')", escape_key(lo), escape_key(*hi));
 }
 
 bool knows_cluster(const Reply& r) {
@@ -104,7 +100,7 @@ void Broker::start_cluster() {
   }
   for (const auto& shard : map_.entries()) {
     spdlog::info("broker: shard {} {} epoch {} keys {} -> {}", shard.info.id,
-                 bounds(shard.info.lo, shard.info.hi), shard.info.epoch, shard.info.keys,
+                 describe_range(shard.info.lo, shard.info.hi), shard.info.epoch, shard.info.keys,
                  shard.owner.empty() ? "(unavailable)" : shard.owner);
   }
   reported_.clear();
@@ -190,7 +186,7 @@ void Broker::adopt_shard(const std::string& worker, const ShardInfo& s) {
       spdlog::warn(
           "broker: worker '{}' holds shard {} epoch {} {}, older than the map there: kept, "
           "not served",
-          worker, s.id, s.epoch, bounds(s.lo, s.hi));
+          worker, s.id, s.epoch, describe_range(s.lo, s.hi));
     }
     return;
   }
@@ -293,9 +289,14 @@ std::string Broker::recreate(const Op& o) {
   if (e.busy != ShardBusy::kNone) abort_change(e, "recreated", false);
   const auto alive = registry_.alive_ids();
   if (alive.empty()) return "ERR no live worker to hold the new shard";
+  std::map<std::string, std::size_t> load;  // shards per live worker
+  for (const auto& w : alive) load[w] = 0;
+  for (const auto& s : map_.entries()) {
+    if (load.count(s.owner)) ++load[s.owner];
+  }
   std::string owner = alive.front();
-  for (const auto& w : alive) {
-    if (map_.owned_by(w).size() < map_.owned_by(owner).size() && !registry_.draining(w)) owner = w;
+  for (const auto& [w, n] : load) {
+    if (n < load[owner] && !registry_.draining(w)) owner = w;
   }
   next_shard_id_ = std::max(next_shard_id_, map_.next_id()) + (1u << 16);
   ShardEntry fresh;
@@ -308,7 +309,7 @@ std::string Broker::recreate(const Op& o) {
   const std::string what = fmt::format(
       "recreated {} as empty shard {} epoch {} on {} (the data of the old shard {} "
       "is declared lost)",
-      bounds(e.info.lo, e.info.hi), fresh.info.id, fresh.info.epoch, owner, e.info.id);
+      describe_range(e.info.lo, e.info.hi), fresh.info.id, fresh.info.epoch, owner, e.info.id);
   spdlog::warn("broker: {}", what);
   const KeyRange old = e.range();
   reroute_held(map_.splice(*idx, *idx + 1, std::move(fresh)), old);

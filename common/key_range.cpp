@@ -19,4 +19,20 @@ std::string escape_key(std::string_view key) {
   return out;
 }
 
+// Appends rather than chaining operator+, which trips GCC 12's -Wrestrict false positive.
+std::string describe_range(std::string_view lo, const std::optional<std::string>& hi) {
+  std::string out = "['";
+  out += escape_key(lo);
+  out += "', ";
+  if (hi) {
+    out += '\'';
+    out += escape_key(*hi);
+    out += '\'';
+  } else {
+    out += "+inf";
+  }
+  out += ')';
+  return out;
+}
+
 }  // namespace clossyne

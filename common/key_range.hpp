@@ -29,5 +29,7 @@ struct KeyRange {
 
 // Printable form of a key: printable ASCII as is, other bytes as \xNN (for logs and admin output).
 std::string escape_key(std::string_view key);
+// Printable form of a range: ['lo', 'hi') or ['lo', +inf) (for logs).
+std::string describe_range(std::string_view lo, const std::optional<std::string>& hi);
 
 }  // namespace clossyne

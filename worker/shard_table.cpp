@@ -12,20 +12,8 @@
 namespace clossyne {
 namespace {
 
-// Appends rather than chaining operator+, which trips GCC 12's -Wrestrict false positive.
 std::string describe_bounds(const ShardInfo& s) {
-  std::string out = "['";
-  out += escape_key(s.lo);
-  out += "', ";
-  if (s.hi) {
-    out += '\'';
-    out += escape_key(*s.hi);
-    out += '\'';
-  } else {
-    out += "+inf";
-  }
-  out += ')';
-  return out;
+  return describe_range(s.lo, s.hi);
 }
 
 bool differs(const ShardInfo& a, const ShardInfo& b) {
@@ -308,6 +296,13 @@ Reply ShardTable::not_held(const Op& sub, const char* why) const {
   return Reply::Error(sub.id, std::move(msg), ErrorCode::kNotHeld);
 }
 
+Reply ShardTable::stale_epoch(const Op& sub, uint64_t held) {
+  return Reply::Error(sub.id,
+                      "ERR stale epoch for shard " + std::to_string(*sub.shard) + " (have " +
+                          std::to_string(held) + ")",
+                      ErrorCode::kStaleEpoch);
+}
+
 Reply ShardTable::execute(const Op& sub) {
   if (!sub.shard) {
     if (!Shard::knows(sub.op) && sub.op != proto::op::kSplit && sub.op != proto::op::kImport &&
@@ -320,10 +315,7 @@ Reply ShardTable::execute(const Op& sub) {
   if (it == shards_.end()) return not_held(sub);
   Shard& shard = it->second;
   if (sub.epoch != shard.info().epoch) {
-    return Reply::Error(sub.id,
-                        "ERR stale epoch for shard " + std::to_string(*sub.shard) + " (have " +
-                            std::to_string(shard.info().epoch) + ")",
-                        ErrorCode::kStaleEpoch);
+    return stale_epoch(sub, shard.info().epoch);
   }
   spdlog::debug("shard {}: {} id {}", *sub.shard, sub.op, sub.id);
   if (const std::string& refusal = storage_->write_refusal();
@@ -352,11 +344,7 @@ Reply ShardTable::run_handoff(const Op& sub) {
   auto it = shards_.find(*sub.shard);
   if (it == shards_.end()) return not_held(sub);
   const ShardInfo& info = it->second.info();
-  if (info.epoch != sub.epoch)
-    return Reply::Error(sub.id,
-                        "ERR stale epoch for shard " + std::to_string(*sub.shard) + " (have " +
-                            std::to_string(info.epoch) + ")",
-                        ErrorCode::kStaleEpoch);
+  if (info.epoch != sub.epoch) return stale_epoch(sub, info.epoch);
   if (info.importing || sub.worker.empty() || sub.worker == worker_id_)
     return Reply::Error(sub.id, "ERR handoff of shard " + std::to_string(*sub.shard) +
                                     " needs an owned shard and another worker");

@@ -90,6 +90,7 @@ class ShardTable {
   bool drop_listed(const std::vector<ShardInfo>& drops, const std::set<uint32_t>& listed,
                    std::set<uint32_t>& dropped);
   Reply not_held(const Op& sub, const char* why = "") const;
+  static Reply stale_epoch(const Op& sub, uint64_t held);
   std::vector<uint32_t> unseen_split(const ShardInfo& s, const std::set<uint32_t>& listed,
                                      const std::set<uint32_t>& taken) const;
   uint64_t join_pieces(const ShardInfo& info, const std::vector<uint32_t>& pieces);
