@@ -88,6 +88,16 @@ struct Node {
   Node(const std::string& dir, FsyncMode mode)
       : storage(disk_options(dir, mode)), table("w1", &storage) {}
   Status open() { return storage.recover(table); }
+  // Opens the directory and assigns the two test shards.
+  void open_with_shards() {
+    REQUIRE(open().ok());
+    REQUIRE(table.assign(two_shards()).ok());
+  }
+  // A write acknowledged the way the worker loop does it: applied, then committed.
+  void acked(const std::string& k, const std::string& v) {
+    REQUIRE(set(k, v).ok);
+    REQUIRE(table.commit().ok());
+  }
   Reply set(const std::string& k, const std::string& v) {
     return table.execute(routed(next_id++, "set", k, v));
   }
@@ -125,11 +135,9 @@ TEST_CASE("fsync failure (always): the turn is refused and undone, every later w
   TempDir dir;
   {
     Node n(dir.path(), FsyncMode::kAlways);
-    REQUIRE(n.open().ok());
-    REQUIRE(n.table.assign(two_shards()).ok());
+    n.open_with_shards();
     REQUIRE(n.set("a", "old").ok);
-    REQUIRE(n.set("p", "kept").ok);
-    REQUIRE(n.table.commit().ok());
+    n.acked("p", "kept");
     CHECK(n.storage.write_refusal().empty());
     uint64_t size_before = 0;
     REQUIRE(file_size(log_path(dir.path(), 1), size_before).ok());
@@ -198,13 +206,11 @@ TEST_CASE("fsync failure (everysec): the periodic fsync fails, later writes are 
   TempDir dir;
   {
     Node n(dir.path(), FsyncMode::kEverySec);
-    REQUIRE(n.open().ok());
-    REQUIRE(n.table.assign(two_shards()).ok());
+    n.open_with_shards();
     REQUIRE(n.set("a", "acked-1").ok);
     REQUIRE(n.table.commit().ok());            // written, acknowledged, not yet fsynced
     n.storage.tick(now_ms() + 1500, n.table);  // fsynced
-    REQUIRE(n.set("b", "acked-2").ok);
-    REQUIRE(n.table.commit().ok());
+    n.acked("b", "acked-2");
     {
       InjectedSyncFailures fail(SyncTarget::kLog, 1);
       n.storage.tick(now_ms() + 3000, n.table);  // the periodic fsync fails
@@ -238,10 +244,8 @@ TEST_CASE("fsync failure (everysec): a sync op's forced fsync fails its turn") {
   TempDir dir;
   {
     Node n(dir.path(), FsyncMode::kEverySec);
-    REQUIRE(n.open().ok());
-    REQUIRE(n.table.assign(two_shards()).ok());
-    REQUIRE(n.set("a", "acked").ok);
-    REQUIRE(n.table.commit().ok());
+    n.open_with_shards();
+    n.acked("a", "acked");
     InjectedSyncFailures fail(SyncTarget::kLog, 1);
     REQUIRE(n.set("a", "refused").ok);
     REQUIRE(n.table.execute(routed(50, "sync", "a")).ok);
@@ -256,10 +260,8 @@ TEST_CASE("fsync failure (everysec): a sync op's forced fsync fails its turn") {
 TEST_CASE("fsync failure: the fsync before a compaction fail-stops too") {
   TempDir dir;
   Node n(dir.path(), FsyncMode::kEverySec);
-  REQUIRE(n.open().ok());
-  REQUIRE(n.table.assign(two_shards()).ok());
-  REQUIRE(n.set("a", "acked").ok);
-  REQUIRE(n.table.commit().ok());
+  n.open_with_shards();
+  n.acked("a", "acked");
   {
     InjectedSyncFailures fail(SyncTarget::kLog, 1);
     CHECK_FALSE(n.storage.compact(n.table).ok());
@@ -274,10 +276,8 @@ TEST_CASE("a failed write of the log (full disk) is still retried, it does not f
   TempDir dir;
   {
     Node n(dir.path(), FsyncMode::kAlways);
-    REQUIRE(n.open().ok());
-    REQUIRE(n.table.assign(two_shards()).ok());
-    REQUIRE(n.set("a", "old").ok);
-    REQUIRE(n.table.commit().ok());
+    n.open_with_shards();
+    n.acked("a", "old");
     uint64_t size = 0;
     REQUIRE(file_size(log_path(dir.path(), 1), size).ok());
     {
@@ -303,8 +303,7 @@ TEST_CASE("a failed snapshot fsync abandons the snapshot, the log keeps everythi
   TempDir dir;
   {
     Node n(dir.path(), FsyncMode::kAlways);
-    REQUIRE(n.open().ok());
-    REQUIRE(n.table.assign(two_shards()).ok());
+    n.open_with_shards();
     for (int i = 0; i < 50; ++i) {
       std::string key = "k";
       key += std::to_string(i);  // not "k" + ...: GCC 12's -Wrestrict false positive
@@ -321,8 +320,7 @@ TEST_CASE("a failed snapshot fsync abandons the snapshot, the log keeps everythi
     DirListing files;
     REQUIRE(list_data_dir(dir.path(), files).ok());
     CHECK(files.snapshots.empty());  // the temp file is gone, never renamed
-    REQUIRE(n.set("after", "snapshot failure").ok);
-    REQUIRE(n.table.commit().ok());
+    n.acked("after", "snapshot failure");
   }
   auto data = recovered(dir.path());
   CHECK(data.size() == 51);
