@@ -30,6 +30,10 @@ struct ShardInfo {
   // as its own, so a crash mid-move cannot make a partial copy win over the original.
   bool importing = false;
   bool busy = false;  // in status replies: a split or move of it is under way
+  // Replicated shards (--replicas N > 1): the in-sync set, primary first. Recorded by every member
+  // before a configuration (whose version is the epoch) takes effect. Empty: not replicated, the
+  // holder is the only member.
+  std::vector<std::string> replicas;
   bool operator==(const ShardInfo&) const = default;
 };
 
@@ -73,6 +77,9 @@ struct Op {
   std::string cluster;
   std::vector<ShardInfo> drops;
   bool force = false;  // recreate: the operator said data may be lost ("force")
+  // Writes to a replicated shard: 1, 2, 3, ... per shard and epoch, so a member that missed one
+  // (a message lost with a dropped connection) refuses the next instead of diverging.
+  std::optional<uint64_t> seq;
 };
 
 struct WhereInfo {
@@ -109,6 +116,7 @@ struct Reply {
   std::string cluster;
   std::vector<ShardInfo> handoffs;
   bool ephemeral = false;  // register: no --data-dir, so a restart has lost every shard
+  std::string zone;        // register: the worker's --zone label ("" none); replicas spread over zones
   // register and heartbeat: the worker's resident set size, and its --fsync mode when it has a
   // --data-dir ("" without one)
   std::optional<uint64_t> rss;

@@ -5,7 +5,7 @@
 
 namespace clossyne {
 namespace {
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 10> kNames{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 11> kNames{{
     {ErrorCode::kNone, "none"},
     {ErrorCode::kOther, "error"},
     {ErrorCode::kStaleEpoch, "stale_epoch"},
@@ -16,6 +16,7 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 10> kNames{{
     {ErrorCode::kRefused, "refused"},
     {ErrorCode::kNotReady, "not_ready"},
     {ErrorCode::kBadRequest, "bad_request"},
+    {ErrorCode::kReplicaGap, "replica_gap"},
 }};
 }  // namespace
 

@@ -18,6 +18,7 @@ enum class ErrorCode : uint8_t {
   kRefused,      // a write refused by a worker that cannot persist it
   kNotReady,     // the cluster has no shard map yet
   kBadRequest,   // the envelope or its arguments are malformed
+  kReplicaGap,   // a replicated write's seq is not the next one: this member missed a write
 };
 
 std::string_view error_code_name(ErrorCode code);
