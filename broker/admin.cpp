@@ -1,5 +1,5 @@
 // Operator commands on the client endpoint (clossyne-admin): status, drain, undrain, split, move,
-// recreate (adoption.cpp).
+// forget, recreate (adoption.cpp).
 // Each is answered at once: a change that takes time is started, and `status` shows its progress.
 #include <spdlog/spdlog.h>
 
@@ -23,7 +23,7 @@ Reply done(uint64_t id, const std::string& what) {
 
 bool Broker::is_admin_op(const std::string& name) const {
   return name == op::kStatus || name == op::kDrain || name == op::kUndrain || name == op::kSplit ||
-         name == op::kMove || name == op::kRecreate;
+         name == op::kMove || name == op::kRecreate || name == op::kForget;
 }
 
 Reply Broker::admin(const Op& o) {
@@ -40,10 +40,45 @@ Reply Broker::admin(const Op& o) {
                          : fmt::format("{} takes new shards again", o.worker));
   }
   if (o.op == op::kRecreate) return done(o.id, recreate(o));
+  if (o.op == op::kForget) return done(o.id, forget(o.worker));
   if (!o.shard) return Reply::Error(o.id, "ERR missing field 'shard'");
   if (o.op == op::kSplit) return done(o.id, start_split(*o.shard, o.key));
   if (o.worker.empty()) return Reply::Error(o.id, "ERR missing field 'worker'");
   return done(o.id, start_move(*o.shard, o.worker));
+}
+
+// clossyne-admin forget: a worker removed for good leaves the worker table (and `status`). Only a
+// stopped worker that holds nothing the map needs: its shards, a copy being moved to it, or an
+// import not yet settled may be the only copy of their keys. Copies it was told to delete are
+// forgotten too: should it register again it is a new worker, and its registration is adopted
+// (and superseded copies dropped) by the usual rules.
+std::string Broker::forget(const std::string& worker) {
+  if (worker.empty()) return "ERR missing field 'worker'";
+  if (!registry_.known(worker)) return "ERR unknown worker '" + worker + "'";
+  if (registry_.alive(worker))
+    return "ERR worker '" + worker +
+           "' is alive: stop it first (drain it before, if it owns shards)";
+  const std::size_t owned = map_.owned_by(worker).size();
+  if (owned > 0)
+    return fmt::format(
+        "ERR worker '{}' still owns {} shard(s) and their data lives there: start it and drain it "
+        "first (if its disk is lost for good, clossyne-admin recreate those ranges)",
+        worker, owned);
+  for (const auto& e : map_.entries()) {
+    if (e.busy == ShardBusy::kMoving && e.move.to == worker)
+      return fmt::format("ERR shard {} is being moved to '{}': wait for the move to end", e.info.id,
+                         worker);
+  }
+  if (auto it = imports_.find(worker); it != imports_.end() && !it->second.empty())
+    return fmt::format(
+        "ERR worker '{}' holds {} copied shard(s) not yet settled (a move it took part in was "
+        "cut short): start it so the broker can settle them",
+        worker, it->second.size());
+  registry_.forget(worker);
+  drops_.erase(worker);
+  outgoing_.erase(worker);
+  spdlog::info("broker: worker '{}' forgotten (removed for good)", worker);
+  return "forgot " + worker;
 }
 
 Reply Broker::status_reply(uint64_t id) const {
@@ -72,6 +107,7 @@ Reply Broker::status_reply(uint64_t id) const {
     r.shards.push_back(s);
   }
   r.n = static_cast<int64_t>(ready_);
+  r.cluster = cluster_id_;  // "" until known; backups record it
   return r;
 }
 

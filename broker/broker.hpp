@@ -128,6 +128,7 @@ class Broker {
   bool is_admin_op(const std::string& op) const;
   Reply admin(const Op& op);
   Reply status_reply(uint64_t id) const;
+  std::string forget(const std::string& worker);
 
   BrokerConfig config_;
   zmq::socket_t clients_;

@@ -29,6 +29,8 @@ class WorkerRegistry {
 
   // Marks the worker dead (a refused registration): it must register again to count.
   void mark_dead(const std::string& id);
+  // Removes the worker for good (clossyne-admin forget): should it register again, it is new.
+  void forget(const std::string& id) { workers_.erase(id); }
   bool alive(const std::string& id) const;
   bool known(const std::string& id) const { return workers_.count(id) > 0; }
   bool draining(const std::string& id) const;

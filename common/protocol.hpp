@@ -71,6 +71,7 @@ inline constexpr std::string_view kUndrain = "undrain";
 inline constexpr std::string_view kMove = "move";
 inline constexpr std::string_view kRecreate =
     "recreate";  // declare a range's data lost: new empty shard
+inline constexpr std::string_view kForget = "forget";  // remove a stopped, empty worker
 }  // namespace op
 
 // Limits that protect every process from a hostile or broken peer.
