@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "backup.hpp"
 #include "broker_client.hpp"
 #include "common/clock.hpp"
 #include "common/protocol.hpp"
@@ -85,6 +86,26 @@ int main(int argc, char** argv) {
   recreate_key->excludes(recreate_shard);
   recreate->add_flag("--i-know-data-is-lost", data_is_lost,
                      "required: every key the range held is lost for good");
+  auto* forget = app.add_subcommand(
+      "forget", "remove a stopped worker that owns no shard for good (it leaves status)");
+  forget->add_option("worker", worker, "worker id")->required();
+  std::string dir;
+  uint64_t page_keys = 1000;
+  admin::RestoreOptions restore_opts;
+  auto* backup = app.add_subcommand(
+      "backup", "read every key and value, in key order, into a new backup directory DIR");
+  backup->add_option("dir", dir, "backup directory (new, or empty)")->required();
+  backup->add_option("--page-keys", page_keys, "keys per range read (memory use: one page)")
+      ->capture_default_str();
+  auto* restore = app.add_subcommand("restore", "write every pair of the backup in DIR back");
+  restore->add_option("dir", dir, "backup directory")->required();
+  restore->add_option("--batch-keys", restore_opts.batch_keys, "keys per MSET")
+      ->capture_default_str();
+  restore->add_option("--from", restore_opts.from,
+                      "restore only keys >= KEY (with --before: one shard's range [lo, hi))");
+  restore->add_option("--before", restore_opts.before, "restore only keys < KEY");
+  restore->add_flag("--force", restore_opts.force,
+                    "restore into a cluster that holds keys (the backup's keys are overwritten)");
   app.set_version_flag("--version", clossyne::version_line("clossyne-admin"));
   CLI11_PARSE(app, argc, argv);
 
@@ -95,6 +116,14 @@ int main(int argc, char** argv) {
     req.op = std::string(op::kStatus);
     if (Status st = client.call(req, reply); !st.ok()) return fail(st.message());
     std::fputs((json ? admin::status_json(reply) : admin::status_table(reply)).c_str(), stdout);
+    return 0;
+  }
+  if (backup->parsed() || restore->parsed()) {
+    std::string summary;
+    Status st = backup->parsed() ? admin::run_backup(client, dir, page_keys, summary)
+                                 : admin::run_restore(client, dir, restore_opts, summary);
+    if (!st.ok()) return fail(st.message());
+    std::printf("%s\n", summary.c_str());
     return 0;
   }
   if (recreate->parsed()) {
@@ -114,8 +143,10 @@ int main(int argc, char** argv) {
     std::printf("%s\n", reply.value.value_or("ok").c_str());
     return 0;
   }
-  if (drain->parsed() || undrain->parsed()) {
-    req.op = std::string(drain->parsed() ? op::kDrain : op::kUndrain);
+  if (drain->parsed() || undrain->parsed() || forget->parsed()) {
+    req.op = std::string(drain->parsed()    ? op::kDrain
+                         : forget->parsed() ? op::kForget
+                                            : op::kUndrain);
     req.worker = worker;
   } else {
     req.op = std::string(split->parsed() ? op::kSplit : op::kMove);
@@ -126,7 +157,7 @@ int main(int argc, char** argv) {
   if (Status st = client.call(req, reply); !st.ok()) return fail(st.message());
   if (!reply.ok) return fail(reply.error);
   std::printf("%s\n", reply.value.value_or("ok").c_str());
-  if (no_wait || undrain->parsed()) return 0;
+  if (no_wait || undrain->parsed() || forget->parsed()) return 0;
   bool ok = true;
   if (drain->parsed()) {
     ok = wait_for(client, wait_s, [&](const Reply& r) {
