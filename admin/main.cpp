@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   admin::RestoreOptions restore_opts;
   auto* backup = app.add_subcommand(
       "backup", "read every key and value, in key order, into a new backup directory DIR");
-  backup->add_option("dir", dir, "backup directory (new, or empty)")->required();
+  backup->add_option("dir", dir, "backup directory (created if missing; not one holding a backup)")
+      ->required();
   backup->add_option("--page-keys", page_keys, "keys per range read (memory use: one page)")
       ->capture_default_str();
   auto* restore = app.add_subcommand("restore", "write every pair of the backup in DIR back");
