@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/key_range.hpp"
@@ -13,6 +14,28 @@ namespace {
 nlohmann::json bound_json(const std::optional<std::string>& b) {
   if (!b) return nullptr;
   return escape_key(*b);
+}
+
+// A replicated shard's members: the primary, its in-sync followers, and one catching up.
+nlohmann::json members_json(const ShardInfo& sh) {
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t i = 0; i < sh.replicas.size(); ++i) {
+    out.push_back({{"worker", sh.replicas[i]},
+                   {"role", i == 0 ? "primary" : "follower"},
+                   {"state", "in-sync"}});
+  }
+  if (!sh.joining.empty())
+    out.push_back({{"worker", sh.joining}, {"role", "follower"}, {"state", "catching-up"}});
+  return out;
+}
+
+// "w1* w2 w3(catching-up)": the primary starred.
+std::string members_text(const ShardInfo& sh) {
+  std::string out;
+  for (std::size_t i = 0; i < sh.replicas.size(); ++i)
+    out += (i ? " " : "") + sh.replicas[i] + (i == 0 ? "*" : "");
+  if (!sh.joining.empty()) out += (out.empty() ? "" : " ") + sh.joining + "(catching-up)";
+  return out;
 }
 
 }  // namespace
@@ -35,13 +58,11 @@ std::string status_json(const Reply& s) {
   for (const auto& sh : s.shards) {
     std::optional<std::string> lo;
     if (!sh.lo.empty()) lo = sh.lo;
-    out["shards"].push_back({{"id", sh.id},
-                             {"lo", bound_json(lo)},
-                             {"hi", bound_json(sh.hi)},
-                             {"owner", sh.owner},
-                             {"epoch", sh.epoch},
-                             {"keys", sh.keys},
-                             {"bytes", sh.bytes}});
+    nlohmann::json shard = {{"id", sh.id},       {"lo", bound_json(lo)}, {"hi", bound_json(sh.hi)},
+                            {"owner", sh.owner}, {"epoch", sh.epoch},    {"keys", sh.keys},
+                            {"bytes", sh.bytes}};
+    if (!sh.replicas.empty()) shard["members"] = members_json(sh);
+    out["shards"].push_back(std::move(shard));
   }
   return out.dump() + "\n";
 }
@@ -53,12 +74,15 @@ std::string status_table(const Reply& s) {
     out += fmt::format("{:<12} {:<6} {:>10} {:>7}  {}\n", w.id, w.alive ? "yes" : "no", w.keys,
                        w.shards, w.draining ? "draining" : "");
   }
-  out += fmt::format("\n{:>6} {:<20} {:<20} {:<12} {:>6} {:>10}\n", "SHARD", "FROM", "TO", "OWNER",
-                     "EPOCH", "KEYS");
+  const bool replicated = std::any_of(s.shards.begin(), s.shards.end(),
+                                      [](const ShardInfo& sh) { return !sh.replicas.empty(); });
+  out += fmt::format("\n{:>6} {:<20} {:<20} {:<12} {:>6} {:>10}{}\n", "SHARD", "FROM", "TO",
+                     "OWNER", "EPOCH", "KEYS", replicated ? "  MEMBERS" : "");
   for (const auto& sh : s.shards) {
-    out += fmt::format("{:>6} {:<20} {:<20} {:<12} {:>6} {:>10}\n", sh.id,
-                       sh.lo.empty() ? "-inf" : escape_key(sh.lo),
-                       sh.hi ? escape_key(*sh.hi) : "+inf", sh.owner, sh.epoch, sh.keys);
+    out +=
+        fmt::format("{:>6} {:<20} {:<20} {:<12} {:>6} {:>10}{}\n", sh.id,
+                    sh.lo.empty() ? "-inf" : escape_key(sh.lo), sh.hi ? escape_key(*sh.hi) : "+inf",
+                    sh.owner, sh.epoch, sh.keys, replicated ? "  " + members_text(sh) : "");
   }
   if (s.n && *s.n == 0) out += "\n(cluster not ready: waiting for workers)\n";
   return out;

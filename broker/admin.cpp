@@ -103,6 +103,8 @@ Reply Broker::status_reply(uint64_t id) const {
     ShardInfo s = map_.at(i).info;
     s.owner = map_.at(i).owner;
     s.busy = map_.at(i).busy != ShardBusy::kNone;
+    if (map_.at(i).busy == ShardBusy::kMoving && map_.at(i).move.join)
+      s.joining = map_.at(i).move.to;
     s.seed = 0;  // the trees' secret: status is unauthenticated (0 is not even encoded)
     r.shards.push_back(s);
   }

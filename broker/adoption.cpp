@@ -115,7 +115,10 @@ void Broker::create_fresh_map() {
   map_.create(config_.split_points, config_.seed);
   const auto alive = registry_.alive_ids();
   std::size_t next = 0;
-  for (auto& shard : map_.entries()) shard.owner = alive[next++ % alive.size()];
+  for (auto& shard : map_.entries()) {
+    shard.owner = alive[next++ % alive.size()];
+    place_members(shard);
+  }
   spdlog::info("broker: new cluster {}: {} fresh shard(s)", cluster_id_, map_.size());
 }
 
@@ -135,6 +138,16 @@ void Broker::adopt_registration(const std::string& worker, const Reply& r) {
   }
   // Shards the map gives this worker that it no longer reports: nobody serves them now.
   for (auto& e : map_.entries()) {
+    const bool reported = std::any_of(r.shards.begin(), r.shards.end(),
+                                      [&](const ShardInfo& s) { return s.id == e.info.id; });
+    if (e.replicated() && e.owner.empty() && e.busy == ShardBusy::kNone && !reported &&
+        std::count(e.info.replicas.begin(), e.info.replicas.end(), worker)) {
+      e.disowned.insert(worker);  // waiting for its members: this one has nothing
+      adopt_members(e);
+      continue;
+    }
+    // A member that restarted was taken out of its shards' configurations then (fail_worker).
+    if (e.replicated()) continue;
     if (e.owner != worker) continue;
     const bool held = std::any_of(r.shards.begin(), r.shards.end(), [&](const ShardInfo& s) {
       return s.id == e.info.id && s.epoch == e.info.epoch;
@@ -164,6 +177,13 @@ void Broker::adopt_shard(const std::string& worker, const ShardInfo& s) {
       continue;
     }
     if (e.info.id == s.id && e.info.epoch == s.epoch && e.range() == KeyRange{s.lo, s.hi}) {
+      if (!s.replicas.empty()) {  // served once every member has reported it
+        ShardEntry& m = map_.at(i);
+        m.reporters.insert(worker);
+        if (worker == s.replicas.front()) m.info.keys = s.keys, m.info.bytes = s.bytes;
+        if (m.owner.empty() && m.busy == ShardBusy::kNone) adopt_members(m);
+        return;
+      }
       if (e.owner.empty() || e.owner == worker || !registry_.alive(e.owner)) {
         map_.at(i).owner = worker;
         map_.at(i).info.keys = s.keys;
@@ -203,8 +223,15 @@ void Broker::adopt_shard(const std::string& worker, const ShardInfo& s) {
   entry.info.owner.clear();
   entry.info.importing = false;
   entry.owner = worker;
+  if (!s.replicas.empty()) {  // a replicated copy: its configuration, as its members recorded it
+    entry.owner.clear();
+    entry.reporters.insert(worker);
+    entry.confirmed_epoch = s.epoch;
+    entry.confirmed_replicas = s.replicas;
+  }
   const KeyRange old{map_.at(first).info.lo, map_.at(last - 1).info.hi};
   reroute_held(map_.splice(first, last, std::move(entry)), old);
+  if (!s.replicas.empty()) adopt_members(map_.at(*map_.by_id(s.id)));
 }
 
 // An importing copy is the home only when its source's tombstone says so (or the map already

@@ -5,8 +5,9 @@
 namespace clossyne::broker {
 namespace {
 
+// Replicated shards are neither split nor moved yet (broker/migration.cpp refuses both).
 bool idle(const ShardEntry& s) {
-  return s.busy == ShardBusy::kNone;
+  return s.busy == ShardBusy::kNone && !s.replicated();
 }
 
 bool too_big(const ShardEntry& s, const BalancePolicy& p) {

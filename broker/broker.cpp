@@ -153,6 +153,14 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
 std::string Broker::unavailable(const ShardEntry& shard) const {
   const std::string range = fmt::format("[{}, {})", escape_key(shard.info.lo),
                                         shard.info.hi ? escape_key(*shard.info.hi) : "+inf");
+  if (shard.replicated() && shard.owner.empty()) {
+    std::string members;
+    for (const auto& m : shard.info.replicas) members += (members.empty() ? "" : ",") + m;
+    return fmt::format(
+        "ERR shard unavailable: shard {} {} has no live in-sync member (waiting for {} to "
+        "register)",
+        shard.info.id, range, members);
+  }
   if (shard.gap())
     return fmt::format(
         "ERR shard unavailable: range {} has no registered owner yet (its worker has not "
@@ -200,6 +208,7 @@ void Broker::route(std::size_t shard_index, uint64_t sub_id, Op op) {
 }
 
 void Broker::dispatch(ShardEntry& shard, uint64_t sub_id, Op op) {
+  if (shard.replicated()) return dispatch_replicated(shard, sub_id, std::move(op));
   PartRef* ref = parts_.find(sub_id);
   if (ref == nullptr) return;
   ref->worker = shard.owner;

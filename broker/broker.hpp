@@ -56,13 +56,18 @@ class Broker {
     bool is_del = false;
     int reroutes = 0;
     Op op;  // kept once sent, to re-route it if the worker refuses a stale epoch
+    // A write to a replicated shard: the members yet to answer, and the primary's answer.
+    bool replicated = false;
+    std::vector<std::string> waiting;
+    std::optional<Reply> result;
   };
   // A broker-internal request to a worker (split, export, import, sync).
-  enum class InternalKind { kSplit, kExport, kImport, kSync, kHandoff };
+  enum class InternalKind { kSplit, kExport, kImport, kSync, kHandoff, kConfirm };
   struct InternalRef {
     InternalKind kind;
     uint32_t shard_id = 0;
     std::string worker;
+    uint64_t epoch = 0;  // kConfirm: the configuration confirmed
   };
 
   // broker.cpp: loop and client requests.
@@ -120,9 +125,27 @@ class Broker {
   void on_export_chunk(uint32_t shard_id, Reply reply);
   void on_import_done(uint32_t shard_id, const Reply& reply);
   void finish_move(uint32_t shard_id);
-  void abort_change(ShardEntry& shard, const std::string& why, bool notify = true);
+  void abort_change(ShardEntry& shard, const std::string& why, bool notify = true,
+                    bool release = true);
   void request_handoff(ShardEntry& shard);
   void check_migrations(int64_t now);
+
+  // replication.cpp: replicated shards (primary-backup, the broker as configuration manager).
+  void place_members(ShardEntry& shard);
+  std::optional<std::string> choose_member(const ShardEntry& shard) const;
+  void dispatch_replicated(ShardEntry& shard, uint64_t sub_id, Op op);
+  void on_member_reply(const std::string& worker, uint64_t sub_id, Reply reply);
+  void finish_replicated(uint64_t sub_id);
+  void member_failed(ShardEntry& shard, const std::string& worker, const std::string& why);
+  void reconfigure(ShardEntry& shard, std::string primary, std::vector<std::string> followers,
+                   const std::string& why);
+  void on_confirm(const InternalRef& ref, const Reply& reply);
+  bool misses_writes(const ShardEntry& shard, const std::string& worker) const;
+  void end_reconfigure(ShardEntry& shard);
+  void replicate_more();
+  std::string start_join(ShardEntry& shard, const std::string& to);
+  void finish_join(uint32_t shard_id);
+  void adopt_members(ShardEntry& shard);
 
   // admin.cpp: operator commands.
   bool is_admin_op(const std::string& op) const;

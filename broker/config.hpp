@@ -31,6 +31,7 @@ struct BrokerConfig {
   int liveness_ms = proto::kLivenessMs;  // a worker silent this long is dead (tests shorten it)
   std::string cluster_id;             // serve only this cluster ("": the first one that registers)
   std::size_t max_pending = 1000000;  // sub-ops queued or in flight, all shards together
+  int replicas = 1;                   // members per shard (primary + followers)
   BalancePolicy balance;
 };
 

@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
                  "serve only the cluster with this id (workers save it in DATA_DIR/cluster.json); "
                  "default: a new cluster gets a random id, a restarted broker takes the id its "
                  "first registering worker reports");
+  app.add_option("--replicas", cfg.replicas,
+                 "members per shard on distinct workers: a primary and N-1 followers that "
+                 "every write reaches before it is acknowledged")
+      ->check(CLI::Range(1, 9));
   app.add_option("--max-pending", cfg.max_pending,
                  "operations queued or in flight before new ones are refused")
       ->capture_default_str();

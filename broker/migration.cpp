@@ -13,6 +13,16 @@
 
 namespace clossyne::broker {
 namespace op = proto::op;
+namespace {
+
+// Splitting or moving a replicated shard must keep its members (and their seqs) in step; until
+// that is built, they are refused rather than done on the primary alone.
+std::string not_yet_replicated(const char* what, uint32_t shard_id) {
+  return fmt::format("ERR shard {} is replicated: a {} of a replicated shard is not supported yet",
+                     shard_id, what);
+}
+
+}  // namespace
 
 void Broker::balance() {
   if (!map_.complete()) return;  // ids of an absent worker's shards are unknown: no new ones yet
@@ -21,6 +31,7 @@ void Broker::balance() {
     splits += s.busy == ShardBusy::kSplitting;
     moves += s.busy == ShardBusy::kMoving;
   }
+  replicate_more();
   BalanceActions actions = plan_balance(map_, registry_, config_.balance, splits, moves);
   for (uint32_t id : actions.splits) start_split(id, std::nullopt);
   for (const auto& m : actions.moves) start_move(m.shard, m.to);
@@ -31,6 +42,7 @@ std::string Broker::start_split(uint32_t shard_id, std::optional<std::string> ke
   if (!idx) return fmt::format("ERR no shard {}", shard_id);
   ShardEntry& shard = map_.at(*idx);
   if (shard.busy != ShardBusy::kNone) return fmt::format("ERR shard {} is busy", shard_id);
+  if (shard.replicated()) return not_yet_replicated("split", shard_id);
   if (!registry_.alive(shard.owner)) return unavailable(shard);
   if (!map_.complete()) return "ERR some ranges have no registered owner: no splits until they do";
   if (key && (!shard.range().contains(*key) || *key == shard.info.lo))
@@ -62,6 +74,7 @@ std::string Broker::start_move(uint32_t shard_id, const std::string& to) {
   if (!idx) return fmt::format("ERR no shard {}", shard_id);
   ShardEntry& shard = map_.at(*idx);
   if (shard.busy != ShardBusy::kNone) return fmt::format("ERR shard {} is busy", shard_id);
+  if (shard.replicated()) return not_yet_replicated("move", shard_id);
   if (!registry_.alive(shard.owner)) return unavailable(shard);
   if (!registry_.alive(to)) return fmt::format("ERR worker '{}' is not alive", to);
   if (to == shard.owner) return fmt::format("ERR shard {} is already on {}", shard_id, to);
@@ -109,7 +122,13 @@ void Broker::on_internal_reply(InternalRef ref, Reply reply) {
       on_import_done(ref.shard_id, reply);
       break;
     case InternalKind::kSync:
-      request_handoff(shard);
+      if (shard.move.join) {
+        finish_join(ref.shard_id);
+      } else {
+        request_handoff(shard);
+      }
+      break;
+    case InternalKind::kConfirm:  // answered by on_confirm
       break;
     case InternalKind::kHandoff:
       finish_move(ref.shard_id);
@@ -204,9 +223,12 @@ void Broker::finish_move(uint32_t shard_id) {
   release_held(shard);
 }
 
-void Broker::abort_change(ShardEntry& shard, const std::string& why, bool notify) {
+void Broker::abort_change(ShardEntry& shard, const std::string& why, bool notify, bool release) {
   spdlog::warn("broker: {} of shard {} abandoned: {}",
-               shard.busy == ShardBusy::kMoving ? "move" : "split", shard.info.id, why);
+               shard.busy != ShardBusy::kMoving ? "split"
+               : shard.move.join                ? "copy to a new member"
+                                                : "move",
+               shard.info.id, why);
   const bool moving = shard.busy == ShardBusy::kMoving;
   const bool handing_off = moving && shard.move.handing_off;
   const std::string to = shard.move.to;
@@ -229,12 +251,18 @@ void Broker::abort_change(ShardEntry& shard, const std::string& why, bool notify
   // persisted there all the same: the owner's assignment, which still names this shard, makes it
   // join the pieces back (worker/shard_table.cpp); else the shard is refused as not held.
   if (!moving && notify && registry_.alive(shard.owner)) send_assign(shard.owner);
-  release_held(shard);  // back to the old owner (or failed, if it is dead)
+  if (release) release_held(shard);  // back to the old owner (or failed, if it is dead)
 }
 
 void Broker::check_migrations(int64_t now) {
   for (auto& shard : map_.entries()) {
     if (shard.busy == ShardBusy::kNone || now <= shard.move.deadline_ms) continue;
+    if (shard.busy == ShardBusy::kReconfiguring) {
+      // Members that did not record the configuration in time leave it (a new one without them).
+      const std::set<std::string> silent = shard.move.confirming;
+      for (const auto& w : silent) member_failed(shard, w, "it did not record a configuration");
+      continue;
+    }
     internal_.erase(shard.move.expected);
     if (shard.move.handing_off && registry_.alive(shard.owner)) {
       request_handoff(shard);  // the outcome is unknown; asking again is safe (idempotent)

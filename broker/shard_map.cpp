@@ -140,6 +140,7 @@ std::deque<HeldOp> ShardMap::replace(std::size_t index, std::vector<ShardEntry> 
 std::vector<ShardInfo> ShardMap::assignment_for(const std::string& worker) const {
   std::vector<ShardInfo> out = owned_by(worker);
   for (const auto& e : shards_) {
+    if (e.owner != worker && e.has_member(worker)) out.push_back(e.info);
     if (e.busy == ShardBusy::kMoving && e.move.to == worker) {
       ShardInfo incoming = e.info;
       incoming.epoch = e.info.epoch + 1;

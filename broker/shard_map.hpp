@@ -2,9 +2,11 @@
 // each [lo, hi) owned by one worker, with the barrier state that serializes it around deletes.
 // Single-threaded (owned by the broker loop).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +23,9 @@ struct HeldOp {
 };
 
 // A structural change under way on a shard; while it lasts, new ops for the shard are held.
-enum class ShardBusy { kNone, kSplitting, kMoving };
+// kReconfiguring: a new configuration of a replicated shard (members, primary, epoch) is being
+// recorded by its members (broker/replication.cpp); it takes effect when all have confirmed.
+enum class ShardBusy { kNone, kSplitting, kMoving, kReconfiguring };
 
 // A shard being copied to a new owner, chunk by chunk (broker/migration.cpp).
 struct Migration {
@@ -30,9 +34,11 @@ struct Migration {
   bool started = false;      // first chunk requested
   bool last_chunk = false;   // the chunk being imported is the last one
   bool handing_off = false;  // the copy is synced; the source was asked to hand the shard off
-  uint64_t expected = 0;     // id of the internal request whose reply moves the change on
-  uint64_t copied = 0;       // keys copied so far
-  int64_t deadline_ms = 0;   // abort when no step completes by then
+  bool join = false;         // a replicated shard's new member catching up: no handoff, it joins
+  std::set<std::string> confirming;  // kReconfiguring: members yet to confirm the new config
+  uint64_t expected = 0;             // id of the internal request whose reply moves the change on
+  uint64_t copied = 0;               // keys copied so far
+  int64_t deadline_ms = 0;           // abort when no step completes by then
 };
 
 // A range of the map is one of: a shard with an owner (served while the owner is alive); a shard
@@ -46,8 +52,32 @@ struct ShardEntry {
   ShardBusy busy = ShardBusy::kNone;
   Migration move;  // valid while busy == kMoving (`expected` and `deadline_ms` also for splits)
   std::deque<HeldOp> held;
+  // Replicated shards (info.replicas not empty; it is always {owner} + followers): the in-sync
+  // followers, the last write seq sent at this epoch, write parts every member answered that wait
+  // for a configuration change to be recorded before they are acknowledged, and (after a broker
+  // restart) the members that have reported this copy.
+  std::vector<std::string> followers;
+  uint64_t seq = 0;
+  std::vector<uint64_t> deferred;
+  std::set<std::string> reporters;
+  std::set<std::string> disowned;  // members that registered holding no copy of it at all
+  // The last configuration all its members recorded: what the shard falls back to (and waits for
+  // its members to report) when no in-sync member is left.
+  uint64_t confirmed_epoch = 0;
+  std::vector<std::string> confirmed_replicas;
 
   bool holding() const { return barrier || busy != ShardBusy::kNone; }
+  bool replicated() const { return !info.replicas.empty(); }
+  bool has_member(const std::string& w) const {
+    return w == owner || std::find(followers.begin(), followers.end(), w) != followers.end();
+  }
+  // Sets primary and followers, and the replicas list members record. REQUIRES: a primary.
+  void set_members(std::string primary, std::vector<std::string> in_sync_followers) {
+    owner = std::move(primary);
+    followers = std::move(in_sync_followers);
+    info.replicas.assign(1, owner);
+    info.replicas.insert(info.replicas.end(), followers.begin(), followers.end());
+  }
 
   KeyRange range() const { return KeyRange{info.lo, info.hi}; }
   bool gap() const { return info.id == 0; }
@@ -77,6 +107,7 @@ class ShardMap {
   ShardEntry& at(std::size_t i) { return shards_[i]; }
   const ShardEntry& at(std::size_t i) const { return shards_[i]; }
   std::vector<ShardEntry>& entries() { return shards_; }
+  const std::vector<ShardEntry>& entries() const { return shards_; }
 
   // Index of the shard holding `key`. REQUIRES: !empty().
   std::size_t find(std::string_view key) const;
@@ -87,7 +118,7 @@ class ShardMap {
   std::optional<std::size_t> by_id(uint32_t id) const;
 
   std::vector<ShardInfo> owned_by(const std::string& worker) const;
-  // Shards the worker owns plus those it is importing (flagged), for an `assign`.
+  // Shards the worker owns or follows plus those it is importing (flagged), for an `assign`.
   std::vector<ShardInfo> assignment_for(const std::string& worker) const;
 
   // Replaces the shard at `index` by `pieces` (same key span, in key order). Returns the pieces'

@@ -19,8 +19,10 @@ void Broker::on_worker_message(RoutedMessage m) {
   }
   const std::string& id = m.identity;
   if (r.op == op::kRegister) {
+    registry_.set_zone(id, r.zone);  // known before its shards are placed
     on_register(id, r);
     registry_.note_report(id, r.rss.value_or(0), r.fsync);
+    registry_.set_zone(id, r.zone);
     return;
   }
   if (!registry_.seen(id, now_ms())) {
@@ -43,7 +45,13 @@ void Broker::on_worker_message(RoutedMessage m) {
     if (auto it = internal_.find(sub.id); it != internal_.end()) {
       InternalRef ref = it->second;
       internal_.erase(it);
-      on_internal_reply(ref, std::move(sub));
+      if (ref.kind == InternalKind::kConfirm) {
+        on_confirm(ref, sub);
+      } else {
+        on_internal_reply(ref, std::move(sub));
+      }
+    } else if (const PartRef* ref = parts_.find(sub.id); ref != nullptr && ref->replicated) {
+      on_member_reply(id, sub.id, std::move(sub));
     } else {
       complete_part(sub.id, std::move(sub));
     }
@@ -64,6 +72,9 @@ void Broker::note_shard_stats(const std::string& worker, const std::vector<Shard
 
 // The worker's whole assignment, with the cluster id and the copies it must delete.
 void Broker::send_assign(const std::string& worker) {
+  // What was dispatched before goes first: members apply it under the configuration it was sent
+  // for, and a new configuration never overtakes a write on its way.
+  flush_worker_batches();
   Op assign;
   assign.op = std::string(op::kAssign);
   assign.shards = map_.assignment_for(worker);
@@ -130,6 +141,18 @@ void Broker::expire_parts(int64_t now) {
   for (uint64_t sub_id : late) {
     const PartRef* ref = parts_.find(sub_id);
     if (ref == nullptr) continue;
+    if (ref->replicated && !ref->waiting.empty()) {
+      // Members that did not answer a write in time leave the configuration; what they owe
+      // then decides the reply (finish_replicated).
+      auto idx = map_.by_id(ref->shard_id);
+      const std::vector<std::string> silent = ref->waiting;
+      for (const auto& w : silent) {
+        if (idx) member_failed(map_.at(*idx), w, "it did not answer a write in time");
+      }
+      if (const PartRef* still = parts_.find(sub_id); still && still->waiting.empty()) continue;
+      ref = parts_.find(sub_id);
+      if (ref == nullptr) continue;
+    }
     if (!ref->worker.empty()) {
       complete_part(sub_id, Reply::Error(0, "ERR timeout: worker did not answer in time",
                                          ErrorCode::kTimeout));
@@ -166,9 +189,9 @@ void Broker::on_worker_dead(const std::string& id) {
 
 void Broker::fail_worker(const std::string& id, const std::string& why, bool notify) {
   if (auto it = outgoing_.find(id); it != outgoing_.end()) it->second.batch.clear();
-  std::vector<uint64_t> lost;
+  std::vector<uint64_t> lost;  // replicated writes are the members' business (member_failed)
   parts_.for_each([&](uint64_t sub_id, const PartRef& ref) {
-    if (ref.worker == id) lost.push_back(sub_id);
+    if (ref.worker == id && !ref.replicated) lost.push_back(sub_id);
   });
   for (uint64_t sub_id : lost) {
     const PartRef* ref = parts_.find(sub_id);
@@ -191,7 +214,12 @@ void Broker::fail_worker(const std::string& id, const std::string& why, bool not
     const bool target = shard.busy == ShardBusy::kMoving && shard.move.to == id;
     // Once the source was asked to hand off, the target is not needed to finish: the move goes on.
     const bool needed = source || (target && !shard.move.handing_off);
-    if (shard.busy != ShardBusy::kNone && needed) abort_change(shard, why, notify);
+    const bool changing = shard.busy == ShardBusy::kSplitting || shard.busy == ShardBusy::kMoving;
+    if (changing && needed) abort_change(shard, why, notify);
+    if (shard.replicated() && shard.has_member(id)) {
+      member_failed(shard, id, why);
+      continue;
+    }
     if (source) {
       shard.barrier = false;
       release_held(shard);  // to the restarted owner, or failed if it is dead

@@ -62,4 +62,13 @@ void WorkerRegistry::note_report(const std::string& id, uint64_t rss, const std:
   it->second.fsync = fsync;
 }
 
+void WorkerRegistry::set_zone(const std::string& id, const std::string& zone) {
+  if (auto it = workers_.find(id); it != workers_.end()) it->second.zone = zone;
+}
+
+std::string WorkerRegistry::zone(const std::string& id) const {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? std::string() : it->second.zone;
+}
+
 }  // namespace clossyne::broker

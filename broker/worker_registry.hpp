@@ -16,6 +16,7 @@ struct WorkerState {
   // size, --fsync mode ("" when the worker keeps nothing on disk).
   uint64_t rss = 0;
   std::string fsync;
+  std::string zone;  // --zone, as registered: members of a shard go to distinct zones
 };
 
 class WorkerRegistry {
@@ -37,6 +38,8 @@ class WorkerRegistry {
   void set_draining(const std::string& id, bool on);
   // Notes what a register or heartbeat says of the worker itself (unknown ids are ignored).
   void note_report(const std::string& id, uint64_t rss, const std::string& fsync);
+  void set_zone(const std::string& id, const std::string& zone);
+  std::string zone(const std::string& id) const;
   std::vector<std::string> alive_ids() const;  // sorted
   const std::map<std::string, WorkerState>& all() const { return workers_; }
 

@@ -34,6 +34,7 @@ struct ShardInfo {
   // before a configuration (whose version is the epoch) takes effect. Empty: not replicated, the
   // holder is the only member.
   std::vector<std::string> replicas;
+  std::string joining;  // in status replies: a new member catching up (copying from the primary)
   bool operator==(const ShardInfo&) const = default;
 };
 

@@ -47,6 +47,7 @@ REQUEST_TIMEOUT_MS = 4000     # frontend --request-timeout-ms
 BROKER_OP_TIMEOUT_MS = 4000   # broker --op-timeout-ms
 CLIENT_TIMEOUT_S = 6.0        # a client's socket deadline per operation (above both)
 ADMIN_WAIT_S = 15             # clossyne-admin --wait for a move or a split
+REPLICATED_LIVENESS_MS = 1500  # broker --liveness-ms with --replicas 2 or more
 ADMIN_TIMEOUT_S = 25.0        # and the subprocess timeout around it
 HEAL_TIMEOUT_S = 40.0         # after the faults, every key must serve again within this
 # Error replies that promise the operation had no effect (it never reached a worker): the frontend
@@ -542,6 +543,9 @@ def main() -> int:
                     help="succeed only if the checker reports a violation (with injected stale reads)")
     ap.add_argument("--check-timeout", type=float, default=0.0,
                     help="seconds for the checker (default: 120, or the duration if longer)")
+    ap.add_argument("--replicas", type=int, default=1,
+                    help="broker --replicas (with 2 or more, the broker also gets --liveness-ms "
+                         f"{REPLICATED_LIVENESS_MS}: a dead member is replaced sooner)")
     ap.add_argument("--workdir", help="keep everything here (default: a new directory in /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory on success too")
     ap.add_argument("--go-test", action="store_true",
@@ -560,13 +564,18 @@ def main() -> int:
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="clossyne-lin-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"linearizability: seed {seed}, {args.duration:.0f}s, {args.clients} clients, "
+          f"replicas {args.replicas}, "
           f"keys {','.join(KEYS)}, faults {','.join(faults) or 'none'}, work dir {workdir}",
           flush=True)
 
     checker = build_checker(workdir / "lincheck")
     rng = random.Random(seed)
     join = "w4" if "join" in faults else None
-    c = FaultCluster(workdir, broker_args=["--op-timeout-ms", str(BROKER_OP_TIMEOUT_MS)],
+    broker_args = ["--op-timeout-ms", str(BROKER_OP_TIMEOUT_MS)]
+    if args.replicas > 1:
+        broker_args += ["--replicas", str(args.replicas),
+                        "--liveness-ms", str(REPLICATED_LIVENESS_MS)]
+    c = FaultCluster(workdir, broker_args=broker_args,
                      workers=3, min_workers=3, split_points=SPLIT_POINTS,
                      request_timeout_ms=REQUEST_TIMEOUT_MS)
     stuck: list[str] = []

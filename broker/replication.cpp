@@ -1,0 +1,371 @@
+// Replicated shards (--replicas N > 1): primary-backup with the broker as configuration manager,
+// after PacificA (docs/ARCHITECTURE.md, "Replicated shards").
+// - A shard's configuration is its members (a primary and in-sync followers, info.replicas) at a
+//   version that is the shard's epoch. Every change bumps the epoch and takes effect only once
+//   every member of the new configuration has recorded it durably (assign, then a confirming
+//   sync): until then the shard's ops wait and no write is acknowledged.
+// - Writes go to every member in the broker's order with a per-epoch seq (a member that missed
+//   one refuses the next); a write is acknowledged when every member answered it. Reads go to
+//   the primary.
+// - A member that fails (dies, refuses, misses a write, does not answer in time) leaves the
+//   configuration; a failed primary is replaced by a follower that answered every write sent to
+//   it. A new member catches up by a chunked copy from the primary (the move machinery) and
+//   joins with a new configuration.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+#include "broker.hpp"
+#include "common/clock.hpp"
+#include "common/protocol.hpp"
+
+namespace clossyne::broker {
+namespace op = proto::op;
+namespace {
+
+bool is_write(std::string_view name) {
+  return name == op::kSet || name == op::kDel;
+}
+
+// Errors that say the member, not the op, is at fault: it no longer follows the configuration.
+bool member_fault(const Reply& r) {
+  switch (r.code) {
+    case ErrorCode::kStaleEpoch:
+    case ErrorCode::kNotHeld:
+    case ErrorCode::kReplicaGap:
+    case ErrorCode::kRefused:
+    case ErrorCode::kTimeout:
+    case ErrorCode::kUnavailable:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
+// The best worker to add to `shard`: alive, not draining, not a member; a zone no member is in
+// first, then the fewest shards it is a member of.
+std::optional<std::string> Broker::choose_member(const ShardEntry& shard) const {
+  std::set<std::string> zones;
+  for (const auto& m : shard.info.replicas) {
+    if (auto z = registry_.zone(m); !z.empty()) zones.insert(z);
+  }
+  std::map<std::string, std::size_t> load;
+  for (const auto& w : registry_.alive_ids()) {
+    if (!registry_.draining(w) && !shard.has_member(w)) load[w] = 0;
+  }
+  for (const auto& e : map_.entries()) {
+    for (const auto& m : e.info.replicas) {
+      if (auto it = load.find(m); it != load.end()) ++it->second;
+    }
+    if (!e.replicated()) {
+      if (auto it = load.find(e.owner); it != load.end()) ++it->second;
+    }
+  }
+  std::optional<std::string> best;
+  auto rank = [&](const std::string& w) {
+    const std::string z = registry_.zone(w);
+    return std::make_pair(!z.empty() && zones.count(z) > 0, load[w]);
+  };
+  for (const auto& [w, n] : load) {
+    if (!best || rank(w) < rank(*best)) best = w;
+  }
+  return best;
+}
+
+// A fresh shard: followers on other workers, up to --replicas members in all.
+void Broker::place_members(ShardEntry& shard) {
+  if (config_.replicas <= 1) return;
+  shard.set_members(shard.owner, {});
+  while (shard.info.replicas.size() < static_cast<std::size_t>(config_.replicas)) {
+    auto w = choose_member(shard);
+    if (!w) break;
+    std::vector<std::string> followers = shard.followers;
+    followers.push_back(*w);
+    shard.set_members(shard.owner, std::move(followers));
+  }
+  // Nothing was written yet: whichever members record it, no acknowledged write depends on it.
+  shard.confirmed_epoch = shard.info.epoch;
+  shard.confirmed_replicas = shard.info.replicas;
+}
+
+// A write goes to every member with the next seq; anything else to the primary alone.
+void Broker::dispatch_replicated(ShardEntry& shard, uint64_t sub_id, Op op) {
+  PartRef* ref = parts_.find(sub_id);
+  if (ref == nullptr) return;
+  ref->worker = shard.owner;
+  op.id = sub_id;
+  op.shard = shard.info.id;
+  op.epoch = shard.info.epoch;
+  if (op.op == op::kDel) shard.barrier = true;
+  if (is_write(op.op)) {
+    op.seq = ++shard.seq;
+    ref->replicated = true;
+    ref->waiting = shard.info.replicas;
+    ref->result.reset();
+    for (const auto& f : shard.followers) {
+      Op& batch = outgoing_[f];
+      batch.op = std::string(op::kBatch);
+      batch.batch.push_back(op);
+    }
+  }
+  Op& batch = outgoing_[shard.owner];
+  batch.op = std::string(op::kBatch);
+  batch.batch.push_back(std::move(op));
+}
+
+void Broker::on_member_reply(const std::string& worker, uint64_t sub_id, Reply reply) {
+  PartRef* ref = parts_.find(sub_id);
+  if (ref == nullptr) return;
+  auto it = std::find(ref->waiting.begin(), ref->waiting.end(), worker);
+  if (it == ref->waiting.end()) return;  // not a member (any more), or answered already
+  ref->waiting.erase(it);
+  const bool primary = worker == ref->worker;
+  const uint32_t shard_id = ref->shard_id;
+  if (!reply.ok && member_fault(reply)) {
+    if (primary) {
+      ref->result = Reply::Error(
+          0,
+          fmt::format("ERR the primary of shard {} failed: {} (the op may have been applied)",
+                      shard_id, reply.error),
+          ErrorCode::kUnavailable);
+    }
+    if (auto idx = map_.by_id(shard_id)) member_failed(map_.at(*idx), worker, reply.error);
+  } else if (primary) {
+    ref->result = std::move(reply);
+  }
+  finish_replicated(sub_id);
+}
+
+// A replicated write every member answered: an error goes back at once; a success once the
+// shard's configuration is recorded (a member that left must be out of it first).
+void Broker::finish_replicated(uint64_t sub_id) {
+  PartRef* ref = parts_.find(sub_id);
+  if (ref == nullptr || !ref->waiting.empty()) return;
+  if (!ref->result) {
+    ref->result = Reply::Error(
+        0,
+        fmt::format("ERR the primary of shard {} failed (the op may have been applied)",
+                    ref->shard_id),
+        ErrorCode::kUnavailable);
+  }
+  auto idx = map_.by_id(ref->shard_id);
+  if (ref->result->ok && idx && map_.at(*idx).busy == ShardBusy::kReconfiguring) {
+    auto& deferred = map_.at(*idx).deferred;
+    if (std::find(deferred.begin(), deferred.end(), sub_id) == deferred.end())
+      deferred.push_back(sub_id);
+    return;
+  }
+  Reply r = std::move(*ref->result);
+  ref->result.reset();
+  complete_part(sub_id, std::move(r));
+}
+
+// `worker` no longer follows `shard`'s configuration: a new one without it, with a follower that
+// answered every write as primary if it was the primary. No such follower: the shard waits for
+// its members to register again.
+void Broker::member_failed(ShardEntry& shard, const std::string& worker, const std::string& why) {
+  if (!shard.replicated() || !shard.has_member(worker)) return;
+  std::vector<uint64_t> answered;  // writes that waited only for it
+  parts_.for_each([&](uint64_t sub_id, const PartRef& ref) {
+    if (ref.shard_id == shard.info.id && ref.replicated) answered.push_back(sub_id);
+  });
+  for (uint64_t sub_id : answered) {
+    PartRef* ref = parts_.find(sub_id);
+    std::erase(ref->waiting, worker);
+    if (ref->worker == worker && !ref->result) {
+      ref->result = Reply::Error(
+          0,
+          fmt::format("ERR the primary of shard {} failed: {} (the op may have been applied)",
+                      shard.info.id, why),
+          ErrorCode::kUnavailable);
+    }
+  }
+  std::vector<std::string> followers = shard.followers;
+  std::erase(followers, worker);
+  std::string primary = shard.owner;
+  if (worker == shard.owner) {
+    primary.clear();
+    // Writes it has not answered yet may still be on their way: its confirmation of the new
+    // configuration, which comes after them, tells (on_confirm).
+    for (const auto& f : followers) {
+      if (registry_.alive(f)) {
+        primary = f;
+        break;
+      }
+    }
+    std::erase(followers, primary);
+  }
+  if (primary.empty()) {
+    spdlog::error(
+        "broker: shard {} lost its last in-sync member ({} failed: {}): unavailable until its "
+        "members register again",
+        shard.info.id, worker, why);
+    shard.owner.clear();
+    shard.followers.clear();
+    shard.busy = ShardBusy::kNone;
+    shard.move = Migration{};
+    shard.reporters.clear();
+    shard.info.epoch = shard.confirmed_epoch;
+    shard.info.replicas = shard.confirmed_replicas;
+    // No write waiting here can be acknowledged: no member of a recorded configuration is known
+    // to have it. Late answers change nothing (nobody is waited for).
+    std::vector<uint64_t> unsure = std::exchange(shard.deferred, {});
+    unsure.insert(unsure.end(), answered.begin(), answered.end());
+    for (uint64_t sub_id : unsure) {
+      if (PartRef* ref = parts_.find(sub_id)) {
+        ref->waiting.clear();
+        ref->result.reset();
+      }
+      finish_replicated(sub_id);
+    }
+  } else {
+    reconfigure(shard, primary, std::move(followers), worker + " failed: " + why);
+  }
+  for (uint64_t sub_id : answered) finish_replicated(sub_id);
+  if (shard.owner.empty()) release_held(shard);  // fails them: nobody serves the shard
+}
+
+// A follower still owing an answer to a write sent to it missed that write (replies come in the
+// order the ops were sent), or has not applied it yet.
+bool Broker::misses_writes(const ShardEntry& shard, const std::string& worker) const {
+  bool owes = false;
+  parts_.for_each([&](uint64_t, const PartRef& ref) {
+    if (ref.shard_id == shard.info.id && ref.replicated &&
+        std::find(ref.waiting.begin(), ref.waiting.end(), worker) != ref.waiting.end())
+      owes = true;
+  });
+  return owes;
+}
+
+// Records a new configuration on its members: the shard's ops wait until all have confirmed.
+void Broker::reconfigure(ShardEntry& shard, std::string primary, std::vector<std::string> followers,
+                         const std::string& why) {
+  // A member joining is abandoned; what waits on the shard waits on for the new configuration.
+  if (shard.busy == ShardBusy::kMoving || shard.busy == ShardBusy::kSplitting)
+    abort_change(shard, why, true, false);
+  shard.info.epoch += 1;
+  shard.seq = 0;
+  shard.set_members(std::move(primary), std::move(followers));
+  shard.busy = ShardBusy::kReconfiguring;
+  shard.move = Migration{};
+  shard.move.deadline_ms = now_ms() + config_.op_timeout_ms;
+  shard.move.confirming.insert(shard.info.replicas.begin(), shard.info.replicas.end());
+  spdlog::info("broker: shard {} configuration epoch {}: primary {}, followers {} ({})",
+               shard.info.id, shard.info.epoch, shard.owner, join_names(shard.followers), why);
+  for (const auto& m : shard.info.replicas) {
+    send_assign(m);  // sends what was dispatched before it first: members apply it at the old epoch
+    Op confirm;
+    confirm.op = std::string(op::kSync);
+    confirm.shard = shard.info.id;
+    confirm.epoch = shard.info.epoch;
+    const uint64_t id = send_internal(m, InternalKind::kConfirm, shard.info.id, confirm);
+    internal_[id].epoch = shard.info.epoch;
+  }
+}
+
+void Broker::on_confirm(const InternalRef& ref, const Reply& reply) {
+  auto idx = map_.by_id(ref.shard_id);
+  if (!idx) return;
+  ShardEntry& shard = map_.at(*idx);
+  if (shard.busy != ShardBusy::kReconfiguring || shard.info.epoch != ref.epoch ||
+      !shard.move.confirming.count(ref.worker))
+    return;  // an older configuration's
+  if (!reply.ok || misses_writes(shard, ref.worker)) {
+    member_failed(
+        shard, ref.worker,
+        reply.ok ? "it missed a write" : "it did not record the configuration: " + reply.error);
+    return;
+  }
+  shard.move.confirming.erase(ref.worker);
+  if (shard.move.confirming.empty()) end_reconfigure(shard);
+}
+
+// The configuration is in effect: acknowledge what waited for it, then serve.
+void Broker::end_reconfigure(ShardEntry& shard) {
+  shard.busy = ShardBusy::kNone;
+  shard.move = Migration{};
+  shard.confirmed_epoch = shard.info.epoch;
+  shard.confirmed_replicas = shard.info.replicas;
+  for (uint64_t sub_id : std::exchange(shard.deferred, {})) finish_replicated(sub_id);
+  release_held(shard);
+}
+
+// Shards with fewer members than --replicas get a new one, copied from the primary.
+void Broker::replicate_more() {
+  if (config_.replicas <= 1 || !map_.complete()) return;
+  int joining = 0;
+  for (const auto& s : map_.entries()) joining += s.busy == ShardBusy::kMoving && s.move.join;
+  for (auto& shard : map_.entries()) {
+    if (joining >= std::max(1, config_.balance.max_moves)) return;
+    if (!shard.replicated() || shard.busy != ShardBusy::kNone || shard.owner.empty() ||
+        !registry_.alive(shard.owner) ||
+        shard.info.replicas.size() >= static_cast<std::size_t>(config_.replicas))
+      continue;
+    if (auto w = choose_member(shard)) {
+      start_join(shard, *w);
+      ++joining;
+    }
+  }
+}
+
+std::string Broker::start_join(ShardEntry& shard, const std::string& to) {
+  shard.busy = ShardBusy::kMoving;
+  shard.move = Migration{};
+  shard.move.to = to;
+  shard.move.join = true;
+  send_assign(to);  // the importing copy, at the next epoch
+  request_export(shard);
+  spdlog::info("broker: shard {} ({} keys): {} joins as a follower, copying from {}", shard.info.id,
+               shard.info.keys, to, shard.owner);
+  return fmt::format("copying shard {} from {} to {}", shard.info.id, shard.owner, to);
+}
+
+// The new member's copy is synced: it joins the configuration (at the import's epoch).
+void Broker::finish_join(uint32_t shard_id) {
+  ShardEntry& shard = map_.at(*map_.by_id(shard_id));
+  std::vector<std::string> followers = shard.followers;
+  followers.push_back(shard.move.to);
+  const std::string why =
+      fmt::format("{} caught up, {} keys copied", shard.move.to, shard.move.copied);
+  shard.busy = ShardBusy::kNone;  // the copy is done, not abandoned: it is at the new epoch
+  shard.move = Migration{};
+  reconfigure(shard, shard.owner, std::move(followers), why);
+}
+
+// After a broker restart: a replicated copy is served once every member of its configuration
+// has reported it (one that has not might hold a later configuration without the others). Its
+// configuration is then recorded again at a new epoch, which restarts the write seqs.
+// A member that registered holding no copy of the shard at all (a wiped disk) cannot hold a later
+// configuration either: it is accounted for, and left out.
+void Broker::adopt_members(ShardEntry& shard) {
+  std::vector<std::string> holders;
+  for (const auto& m : shard.info.replicas) {
+    const bool holds = shard.reporters.count(m) && registry_.alive(m);
+    if (!holds && !shard.disowned.count(m)) {
+      shard.owner.clear();
+      return;
+    }
+    if (holds) holders.push_back(m);
+  }
+  if (holders.empty()) {
+    spdlog::error("broker: every member of shard {} registered without it: its data is lost",
+                  shard.info.id);
+    return;
+  }
+  std::string primary = holders.front();
+  holders.erase(holders.begin());
+  shard.reporters.clear();
+  shard.disowned.clear();
+  reconfigure(shard, std::move(primary), std::move(holders), "its members registered");
+}
+
+}  // namespace clossyne::broker
