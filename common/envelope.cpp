@@ -48,7 +48,7 @@ void pack_opt_bin(Packer& p, const std::optional<std::string>& s) {
 }
 
 void pack_shard_info(Packer& p, const ShardInfo& s) {
-  p.pack_map(6 + (s.seed != 0) + !s.owner.empty() + s.importing + s.busy);
+  p.pack_map(6 + (s.seed != 0) + !s.owner.empty() + s.importing + s.busy + !s.replicas.empty());
   pack_str(p, "id");
   p.pack(s.id);
   pack_str(p, "lo");
@@ -65,6 +65,11 @@ void pack_shard_info(Packer& p, const ShardInfo& s) {
   if (!s.owner.empty()) pack_str(p, "owner"), pack_str(p, s.owner);
   if (s.importing) pack_str(p, "importing"), p.pack(true);
   if (s.busy) pack_str(p, "busy"), p.pack(true);
+  if (!s.replicas.empty()) {  // unreplicated shards: left out
+    pack_str(p, "replicas");
+    p.pack_array(static_cast<uint32_t>(s.replicas.size()));
+    for (const auto& r : s.replicas) pack_str(p, r);
+  }
 }
 
 void pack_worker_info(Packer& p, const WorkerInfo& w) {
@@ -96,7 +101,7 @@ void pack_op(Packer& p, const Op& op) {
   n += op.key.has_value() + op.value.has_value() + op.end.has_value() + op.limit.has_value();
   n += !op.keys.empty() + !op.pairs.empty() + !op.batch.empty() + op.shard.has_value();
   n += op.shard.has_value() /* epoch */ + !op.worker.empty() + !op.shards.empty() + op.stream;
-  n += !op.cluster.empty() + !op.drops.empty() + op.force;
+  n += !op.cluster.empty() + !op.drops.empty() + op.force + op.seq.has_value();
   p.pack_map(n);
   pack_str(p, f::kV);
   p.pack(op.version);
@@ -143,6 +148,7 @@ void pack_op(Packer& p, const Op& op) {
   if (!op.cluster.empty()) pack_str(p, f::kCluster), pack_str(p, op.cluster);
   if (!op.drops.empty()) pack_shard_list(p, f::kDrops, op.drops);
   if (op.force) pack_str(p, "force"), p.pack(true);
+  if (op.seq) pack_str(p, "seq"), p.pack(*op.seq);
 }
 
 void pack_where(Packer& p, const WhereInfo& w) {
@@ -164,7 +170,7 @@ void pack_reply(Packer& p, const Reply& r) {
   n += 2 * !r.ok + r.has_value + r.n.has_value() + r.values.has_value() + r.items.has_value();
   n += r.where.has_value() + r.is_batch + !r.op.empty() + !r.worker.empty() + !r.shards.empty();
   n += !r.workers.empty() + r.partial + !r.cluster.empty() + !r.handoffs.empty() + r.ephemeral;
-  n += r.rss.has_value() + !r.fsync.empty();
+  n += r.rss.has_value() + !r.fsync.empty() + !r.zone.empty();
   p.pack_map(n);
   pack_str(p, f::kV);
   p.pack(proto::kVersion);
@@ -216,6 +222,7 @@ void pack_reply(Packer& p, const Reply& r) {
   if (r.ephemeral) pack_str(p, "ephemeral"), p.pack(true);
   if (r.rss) pack_str(p, "rss"), p.pack(*r.rss);
   if (!r.fsync.empty()) pack_str(p, "fsync"), pack_str(p, r.fsync);
+  if (!r.zone.empty()) pack_str(p, "zone"), pack_str(p, r.zone);
 }
 
 // ---- decoding -------------------------------------------------------------------------------
@@ -293,6 +300,15 @@ Status for_each_field(const Obj& o, std::string_view what, Fn fn) {
   return Status::Ok();
 }
 
+Status want_bytes_array(const Obj& o, std::string_view field, std::vector<std::string>& out) {
+  if (auto st = want_array(o, field); !st.ok()) return st;
+  out.resize(o.via.array.size);
+  for (uint32_t i = 0; i < o.via.array.size; ++i) {
+    if (auto st = want_bytes(o.via.array.ptr[i], field, out[i]); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
 Status decode_shard_info(const Obj& o, ShardInfo& s) {
   return for_each_field(o, "shard entry", [&s](std::string_view k, const Obj& v) {
     if (k == "id") return want_u32(v, k, s.id);
@@ -305,6 +321,7 @@ Status decode_shard_info(const Obj& o, ShardInfo& s) {
     if (k == "owner") return want_bytes(v, k, s.owner);
     if (k == "importing") return want_bool(v, k, s.importing);
     if (k == "busy") return want_bool(v, k, s.busy);
+    if (k == "replicas") return want_bytes_array(v, k, s.replicas);
     return Status::Ok();
   });
 }
@@ -353,14 +370,7 @@ Status decode_op_field(std::string_view k, const Obj& val, Op& op, int depth) {
     op.limit = u;
     return st;
   }
-  if (k == f::kKeys) {
-    if (auto st = want_array(val, k); !st.ok()) return st;
-    op.keys.resize(val.via.array.size);
-    for (uint32_t i = 0; i < val.via.array.size; ++i) {
-      if (auto st = want_bytes(val.via.array.ptr[i], k, op.keys[i]); !st.ok()) return st;
-    }
-    return Status::Ok();
-  }
+  if (k == f::kKeys) return want_bytes_array(val, k, op.keys);
   if (k == f::kPairs) {
     if (auto st = want_array(val, k); !st.ok()) return st;
     op.pairs.resize(val.via.array.size);
@@ -396,6 +406,10 @@ Status decode_op_field(std::string_view k, const Obj& val, Op& op, int depth) {
   if (k == f::kCluster) return want_bytes(val, k, op.cluster);
   if (k == f::kDrops) return decode_shards(val, op.drops);
   if (k == "force") return want_bool(val, k, op.force);
+  if (k == "seq") {
+    op.seq.emplace();
+    return want_uint(val, k, *op.seq);
+  }
   return Status::Ok();  // unknown fields are ignored, so newer clients can talk to older servers
 }
 
@@ -503,6 +517,7 @@ Status decode_reply_field(std::string_view k, const Obj& val, Reply& r, int dept
     return want_uint(val, k, *r.rss);
   }
   if (k == "fsync") return want_bytes(val, k, r.fsync);
+  if (k == "zone") return want_bytes(val, k, r.zone);
   if (k == "workers") {
     if (auto st = want_array(val, k); !st.ok()) return st;
     r.workers.resize(val.via.array.size);

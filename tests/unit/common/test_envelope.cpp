@@ -174,3 +174,95 @@ TEST_CASE("worker memory and durability round-trip, absent fields stay zero") {
   CHECK(status_back.workers[1].fsync.empty());
   CHECK_FALSE(status_back.workers[1].persistent);
 }
+
+TEST_CASE("replication fields round-trip: replicas, seq and zone, left out when unset") {
+  ShardInfo s;
+  s.id = 7;
+  s.lo = "a";
+  s.hi = "m";
+  s.epoch = 12;
+  s.seed = 99;
+  s.replicas = {"w2", "w1", std::string("w\0x", 3)};
+  Op assign;
+  assign.op = "assign";
+  assign.shards = {s, ShardInfo{}};
+  Op batch;
+  batch.op = "batch";
+  Op set;
+  set.op = "set";
+  set.key = "k";
+  set.value = "v";
+  set.shard = 7;
+  set.epoch = 12;
+  set.seq = ~0ull;
+  Op get = set;
+  get.op = "get";
+  get.value.reset();
+  get.seq.reset();
+  batch.batch = {set, get};
+  Reply reg;
+  reg.op = "register";
+  reg.worker = "w1";
+  reg.zone = "eu-west-1a";
+  reg.shards = {s};
+
+  Op assign_back;
+  REQUIRE(decode(encode(assign), assign_back).ok());
+  REQUIRE(assign_back.shards.size() == 2);
+  CHECK(assign_back.shards[0] == s);
+  CHECK(assign_back.shards[1].replicas.empty());
+  Op batch_back;
+  REQUIRE(decode(encode(batch), batch_back).ok());
+  REQUIRE(batch_back.batch.size() == 2);
+  CHECK(batch_back.batch[0].seq == ~0ull);
+  CHECK_FALSE(batch_back.batch[1].seq.has_value());
+  CHECK_FALSE(batch_back.seq.has_value());
+  Reply reg_back;
+  REQUIRE(decode(encode(reg), reg_back).ok());
+  CHECK(reg_back.zone == "eu-west-1a");
+  REQUIRE(reg_back.shards.size() == 1);
+  CHECK(reg_back.shards[0].replicas == s.replicas);
+
+  SECTION("seq 0 is still sent (only an absent seq is left out)") {
+    Op zero = set;
+    zero.seq = 0;
+    Op back;
+    REQUIRE(decode(encode(zero), back).ok());
+    CHECK(back.seq == 0u);
+  }
+  SECTION("unset fields are not on the wire") {
+    ShardInfo plain = s;
+    plain.replicas.clear();
+    Op plain_assign;
+    plain_assign.op = "assign";
+    plain_assign.shards = {plain};
+    CHECK(encode(plain_assign).find("replicas") == std::string::npos);
+    CHECK(encode(get).find("seq") == std::string::npos);
+    Reply plain_reg = reg;
+    plain_reg.zone.clear();
+    plain_reg.shards = {plain};
+    CHECK(encode(plain_reg).find("zone") == std::string::npos);
+  }
+  SECTION("wrong types are refused") {
+    auto op_with = [](const char* field, auto value) {
+      msgpack::sbuffer buf;
+      msgpack::packer<msgpack::sbuffer> pk(buf);
+      pk.pack_map(4);
+      pk.pack(std::string("v")), pk.pack(1);
+      pk.pack(std::string("id")), pk.pack(5);
+      pk.pack(std::string("op")), pk.pack(std::string("assign"));
+      pk.pack(std::string(field)), pk.pack(value);
+      return std::string(buf.data(), buf.size());
+    };
+    Op back;
+    CHECK_FALSE(decode(op_with("seq", std::string("1")), back).ok());
+    CHECK_FALSE(decode(op_with("seq", -1), back).ok());
+    std::map<std::string, int> numbers{{"id", 1}, {"replicas", 3}};
+    CHECK_FALSE(decode(op_with("shards", std::vector<decltype(numbers)>{numbers}), back).ok());
+    std::map<std::string, std::vector<int>> ints{{"replicas", {1, 2}}};
+    CHECK_FALSE(decode(op_with("shards", std::vector<decltype(ints)>{ints}), back).ok());
+    std::map<std::string, std::vector<std::string>> names{{"replicas", {"w1", "w2"}}};
+    REQUIRE(decode(op_with("shards", std::vector<decltype(names)>{names}), back).ok());
+    CHECK(back.shards.at(0).replicas == std::vector<std::string>{"w1", "w2"});
+  }
+}
