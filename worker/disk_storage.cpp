@@ -45,10 +45,20 @@ Status DiskStorage::recover(ShardTable& table) {
     if (Status st = LogWriter::create(log_path(dir, gen_), log_); !st.ok())
       return Status::Error("cannot create " + log_path(dir, gen_) + ": " + st.message());
     if (Status st = sync_dir(dir); !st.ok()) return st;
+  } else if (rec.log_version < kFormatVersion) {
+    // An older build's segment says by its magic which records it holds: this build's go to a
+    // new segment, so that no file claims a format older than what is in it.
+    older_log_bytes_ = rec.log_size;
+    gen_ = std::max(rec.next_gen, gen_ + 1);
+    if (Status st = LogWriter::create(log_path(dir, gen_), log_); !st.ok())
+      return Status::Error("cannot create " + log_path(dir, gen_) + ": " + st.message());
+    if (Status st = sync_dir(dir); !st.ok()) return st;
+    spdlog::info("{} has log format version {}: appending to a new segment (format {})",
+                 log_path(dir, rec.log_gen), rec.log_version, kFormatVersion);
   } else if (Status st = LogWriter::open(log_path(dir, gen_), rec.log_size, log_); !st.ok()) {
     return Status::Error("cannot open " + log_path(dir, gen_) + " for writing: " + st.message());
   }
-  older_log_bytes_ = rec.older_log_bytes;
+  older_log_bytes_ += rec.older_log_bytes;
   snapshot_bytes_ = rec.snapshot_bytes;
   uint64_t keys = 0;
   for (const auto& [id, shard] : rec.shards) keys += shard.tree().size();

@@ -100,6 +100,20 @@ class Reader {
   std::string_view p_;
 };
 
+// The replicas of a shard record: u32 n, then n sized worker ids (n bounded by the payload, so a
+// damaged count cannot make it allocate).
+bool read_replicas(Reader& r, uint32_t payload_len, std::vector<std::string>& out) {
+  uint32_t n = 0;
+  if (!r.u32(n) || n == 0 || n > payload_len / 4) return false;
+  out.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string_view id;
+    if (!r.sized(id)) return false;
+    out.emplace_back(id);
+  }
+  return true;
+}
+
 }  // namespace
 
 void append_set_record(std::string& out, uint32_t shard, std::string_view key,
@@ -135,7 +149,16 @@ void append_shard_record(std::string& out, const ShardInfo& info) {
       out.append(*info.hi);
     }
     // Only when set, so records of ordinary shards read the same as before flags existed.
-    if (info.importing) put_u8(out, kShardFlagImporting);
+    const auto flags = static_cast<uint8_t>((info.importing ? kShardFlagImporting : 0) |
+                                            (info.replicas.empty() ? 0 : kShardFlagReplicas));
+    if (flags != 0) put_u8(out, flags);
+    if (!info.replicas.empty()) {
+      put_u32(out, static_cast<uint32_t>(info.replicas.size()));
+      for (const std::string& r : info.replicas) {
+        put_u32(out, static_cast<uint32_t>(r.size()));
+        out.append(r);
+      }
+    }
   });
 }
 
@@ -221,8 +244,9 @@ Status decode_record(std::string_view frame_bytes, RecordView& out) {
       }
       if (ok && !r.done()) {
         uint8_t flags = 0;
-        ok = r.u8(flags) && (flags & ~kShardFlagImporting) == 0;
+        ok = r.u8(flags) && (flags & ~(kShardFlagImporting | kShardFlagReplicas)) == 0;
         out.info.importing = (flags & kShardFlagImporting) != 0;
+        if (ok && (flags & kShardFlagReplicas)) ok = read_replicas(r, len, out.info.replicas);
       }
       ok = ok && r.done();
       break;

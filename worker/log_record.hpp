@@ -11,7 +11,9 @@
 //   1 set    u32 shard, u32 key length, key, value (the rest)
 //   2 del    u32 shard, key (the rest)
 //   3 shard  u32 id, u64 epoch, u64 seed, u32 lo length, lo, u8 has hi, [u32 hi length, hi],
-//            [u8 flags]  (optional, written only when non-zero; bit 0: importing)
+//            [u8 flags]  (optional, written only when non-zero; bit 0: importing, bit 1: replicas
+//            follow), [u32 n, n x (u32 length, worker id)]  (the replicas, when bit 1 is set;
+//            format version 2 on)
 //   4 drop   u32 id
 //   5 end    u64 records before it (closes a snapshot; a snapshot without it is incomplete)
 //   6 split  u32 shard, u32 left id, u64 left epoch, u32 right id, u64 right epoch, key (the
@@ -33,14 +35,15 @@
 
 namespace clossyne {
 
-inline constexpr std::string_view kLogMagic{"CLOSLOG\x01", 8};
-inline constexpr std::string_view kSnapshotMagic{"CLOSSNP\x01", 8};
+inline constexpr std::string_view kLogMagic{"CLOSLOG\x02", 8};
+inline constexpr std::string_view kSnapshotMagic{"CLOSSNP\x02", 8};
 inline constexpr std::size_t kMagicBytes = 8;
 // The magic's last byte is the file's format version. This build writes kFormatVersion and reads
 // every version from kMinFormatVersion to kFormatVersion; it refuses a file with any other version,
 // naming the file, the version found and the versions it reads (docs/OPERATIONS.md, "Versions and
-// upgrades").
-inline constexpr uint8_t kFormatVersion = 1;
+// upgrades"). Version 2 (0.14.0) added the replicas of a shard record; a version 1 file holds
+// none of them, so it reads the same.
+inline constexpr uint8_t kFormatVersion = 2;
 inline constexpr uint8_t kMinFormatVersion = 1;
 static_assert(static_cast<uint8_t>(kLogMagic[kMagicBytes - 1]) == kFormatVersion);
 static_assert(static_cast<uint8_t>(kSnapshotMagic[kMagicBytes - 1]) == kFormatVersion);
@@ -60,6 +63,7 @@ enum class RecordType : uint8_t {
 
 // Bits of the optional flags byte of a shard record.
 inline constexpr uint8_t kShardFlagImporting = 1;
+inline constexpr uint8_t kShardFlagReplicas = 2;
 
 // One decoded record. key/value view the bytes it was decoded from.
 struct RecordView {
@@ -67,7 +71,7 @@ struct RecordView {
   uint32_t shard = 0;    // set, del, drop, split
   std::string_view key;  // set, del, split (the split key)
   std::string_view value;
-  ShardInfo info;      // shard (keys is always 0)
+  ShardInfo info;      // shard (keys is always 0; replicas as recorded)
   uint64_t count = 0;  // end
   // split: the pieces' ids and epochs
   uint32_t left_id = 0;

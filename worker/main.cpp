@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   std::string id;
   std::string log_level;
   std::string data_dir;
+  std::string zone;
   std::string fsync = "everysec";
   uint64_t compact_min_bytes = 64ull << 20;
   std::string check_path;
@@ -49,6 +50,9 @@ int main(int argc, char** argv) {
         // ZeroMQ reserves routing ids that start with a zero byte; ids are at most 255 bytes.
         return v.empty() || v.size() > 255 || v[0] == '\0' ? "must be 1-255 bytes" : "";
       });
+  app.add_option("--zone", zone,
+                 "failure-domain label (rack, host, availability zone); the broker puts a "
+                 "replicated shard's members in distinct zones when there are enough");
   app.add_option("--data-dir", data_dir,
                  "directory for the change log and snapshots (default: none, in-memory only)");
   app.add_option("--fsync", fsync,
@@ -94,6 +98,7 @@ int main(int argc, char** argv) {
   }
   zmq::context_t ctx;
   clossyne::Worker worker(ctx, broker, id, {}, std::move(storage));
+  worker.set_zone(zone);
   if (clossyne::Status st = worker.recover(); !st.ok()) {
     spdlog::critical("worker {} cannot start: data dir {}: {}", id, data_dir, st.message());
     return kExitCannotStart;

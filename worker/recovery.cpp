@@ -183,6 +183,7 @@ Status recover_data_dir(const std::string& dir, Recovered& out) {
     out.records += r.records;
     out.next_gen = std::max(out.next_gen, gen + 1);
     uint64_t size = r.file_size;
+    uint8_t version = r.version;
     if (r.outcome == ScanResult::Outcome::kCorrupt) return Status::Error(damage(path, r));
     if (r.outcome == ScanResult::Outcome::kTornTail) {
       if (!last)
@@ -200,6 +201,7 @@ Status recover_data_dir(const std::string& dir, Recovered& out) {
         if (Status st = LogWriter::create(path, fresh); !st.ok())
           return Status::Error("cannot rewrite " + path + ": " + st.message());
         size = kMagicBytes;
+        version = kFormatVersion;
       } else {
         LogWriter cut;
         if (Status st = LogWriter::open(path, size, cut); !st.ok())
@@ -212,6 +214,7 @@ Status recover_data_dir(const std::string& dir, Recovered& out) {
     if (last) {
       out.log_gen = gen;
       out.log_size = size;
+      out.log_version = version;
     } else {
       out.older_log_bytes += size;
     }

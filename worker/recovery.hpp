@@ -23,6 +23,7 @@ struct Recovered {
   uint64_t snapshot_bytes = 0;
   uint64_t log_gen = 0;          // the segment to append to; 0: none exists, create one
   uint64_t log_size = 0;         // its length after recovery (where appends go)
+  uint8_t log_version = 0;       // its format version (older than kFormatVersion: do not append)
   uint64_t older_log_bytes = 0;  // bytes of the segments before it, on top of the snapshot
   uint64_t records = 0;          // records replayed (snapshot and logs)
   uint64_t next_gen = 1;         // a generation no file uses yet

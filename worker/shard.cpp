@@ -115,6 +115,7 @@ ShardInfo Shard::describe() const {
 
 void Shard::reassign(const ShardInfo& info) {
   const uint64_t seed = info_.seed;
+  if (info.epoch != info_.epoch) last_seq_ = 0;  // a new configuration numbers its writes anew
   info_ = info;
   if (tree_.empty()) {
     tree_ = Treap(info.seed);

@@ -33,8 +33,8 @@ class Shard {
   const ShardInfo& info() const { return info_; }
   // info() with keys = count(), as the worker registers it.
   ShardInfo describe() const;
-  // Takes new bounds and epoch. Keys outside the new bounds stay in the tree but are no longer
-  // visible: moving them is the job of shard split/move, which knows where they go.
+  // Takes new bounds, epoch and replicas. Keys outside the new bounds stay in the tree but are no
+  // longer visible: moving them is the job of shard split/move, which knows where they go.
   void reassign(const ShardInfo& info);
   // The info reassign(wanted) would leave: the seed stays when the tree holds keys. keys = 0.
   ShardInfo effective(const ShardInfo& wanted) const;
@@ -76,6 +76,12 @@ class Shard {
   // REQUIRES: sub.shard (if any) and epoch were already checked by the caller.
   Reply apply(const Op& sub, const std::string& worker_id);
 
+  // The last `seq` of a replicated write this shard accepted at its current epoch (0: none). In
+  // memory only: it starts at 0 with the shard and whenever reassign() changes the epoch, as the
+  // broker numbers each configuration's writes from 1 (ShardTable checks and advances it).
+  uint64_t last_seq() const { return last_seq_; }
+  void set_last_seq(uint64_t seq) { last_seq_ = seq; }
+
  private:
   struct Command;
   using Handler = Reply (Shard::*)(const Op& sub, const std::string& worker_id);
@@ -97,6 +103,7 @@ class Shard {
   Treap tree_;
   Storage* storage_ = nullptr;
   UndoLog* undo_ = nullptr;
+  uint64_t last_seq_ = 0;
 };
 
 }  // namespace clossyne

@@ -272,9 +272,8 @@ Status scan_file(const std::string& path, const RecordVisitor& visit, ScanResult
   } else {
     return Status::Error(path + " is not a Clossyne log or snapshot (bad magic)");
   }
-  if (Status st = check_format_version(path, out.kind, static_cast<uint8_t>(magic.back()));
-      !st.ok())
-    return st;
+  out.version = static_cast<uint8_t>(magic.back());
+  if (Status st = check_format_version(path, out.kind, out.version); !st.ok()) return st;
 
   std::size_t off = kMagicBytes;
   out.good_end = off;

@@ -74,6 +74,7 @@ struct ScanResult {
     kCorrupt,   // a bad record followed by valid ones: damage, not a crash
   };
   Kind kind = Kind::kUnknown;
+  uint8_t version = 0;  // the format version its magic names (0: shorter than the magic)
   Outcome outcome = Outcome::kClean;
   uint64_t file_size = 0;
   uint64_t records = 0;   // valid records before the first bad one

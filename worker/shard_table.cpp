@@ -18,7 +18,18 @@ std::string describe_bounds(const ShardInfo& s) {
 
 bool differs(const ShardInfo& a, const ShardInfo& b) {
   return a.lo != b.lo || a.hi != b.hi || a.epoch != b.epoch || a.seed != b.seed ||
-         a.importing != b.importing;
+         a.importing != b.importing || a.replicas != b.replicas;
+}
+
+// " replicas [w1, w2]" for logs; empty when not replicated.
+std::string describe_replicas(const ShardInfo& s) {
+  if (s.replicas.empty()) return {};
+  std::string out = " replicas [";
+  for (std::size_t i = 0; i < s.replicas.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += s.replicas[i];
+  }
+  return out + "]";
 }
 
 // A shard listed as importing must be an exact copy of the source, so anything held under its
@@ -114,6 +125,12 @@ Status ShardTable::assign(const std::vector<ShardInfo>& shards, const std::vecto
         ShardInfo whole = s;
         whole.seed = shards_.at(pieces[0]).info().seed;  // the seed the trees are built on
         storage_->record_join(whole, pieces);
+        // A join record names id and epoch only; replay takes the rest from the first piece.
+        if (whole.replicas != shards_.at(pieces[0]).info().replicas) {
+          whole.keys = 0;
+          whole.bytes = 0;
+          storage_->record_shard(whole);
+        }
         joined.insert(pieces.begin(), pieces.end());
         joins.emplace(s.id, std::move(pieces));
         changed = true;
@@ -159,8 +176,8 @@ Status ShardTable::assign(const std::vector<ShardInfo>& shards, const std::vecto
   for (const ShardInfo& s : shards) {
     auto it = shards_.find(s.id);
     if (it == shards_.end()) {
-      spdlog::info("shard {} assigned: {} epoch {}{}", s.id, describe_bounds(s), s.epoch,
-                   s.importing ? " (importing)" : "");
+      spdlog::info("shard {} assigned: {} epoch {}{}{}", s.id, describe_bounds(s), s.epoch,
+                   describe_replicas(s), s.importing ? " (importing)" : "");
       ShardInfo info = s;
       info.keys = 0;
       info.bytes = 0;
@@ -172,8 +189,9 @@ Status ShardTable::assign(const std::vector<ShardInfo>& shards, const std::vecto
         spdlog::info("shard {} imported ({} keys): now its own at epoch {}", s.id,
                      it->second.count(), s.epoch);
       } else {
-        spdlog::info("shard {} updated: {} epoch {} -> {} epoch {}", s.id, describe_bounds(was),
-                     was.epoch, describe_bounds(s), s.epoch);
+        spdlog::info("shard {} updated: {} epoch {}{} -> {} epoch {}{}", s.id, describe_bounds(was),
+                     was.epoch, describe_replicas(was), describe_bounds(s), s.epoch,
+                     describe_replicas(s));
       }
       it->second.reassign(s);
     }
@@ -223,12 +241,19 @@ Status ShardTable::commit(bool force_sync) {
   sync_wanted_ = false;
   if (st.ok()) {
     undo_->clear();
+    seq_undo_.clear();
   } else {
     rollback();
   }
   return st;
 }
 
+// The sequence numbers the turn accepted are taken back with its writes: the broker sees those
+// writes fail here (the loop answers them with the commit's error) while other members may have
+// applied them, so this member must refuse the next write as a gap rather than accept it past a
+// hole. (After a failed fsync the storage fail-stops and refuses every write anyway; after a
+// failed write, ENOSPC, it does not, and this is what keeps the member from diverging.) A shard
+// split in the turn comes back whole with the seq it had before (run_split remembers it).
 void ShardTable::rollback() {
   undo_->unwind([this](const UndoLog::Entry& e) {
     auto it = shards_.find(e.shard);
@@ -245,6 +270,10 @@ void ShardTable::rollback() {
     }
     it->second.restore(e.key, e.before ? &*e.before : nullptr);
   });
+  for (const auto& [id, seq] : seq_undo_) {
+    if (auto it = shards_.find(id); it != shards_.end()) it->second.set_last_seq(seq);
+  }
+  seq_undo_.clear();
 }
 
 void ShardTable::restore(std::map<uint32_t, Shard> shards) {
@@ -303,6 +332,21 @@ Reply ShardTable::stale_epoch(const Op& sub, uint64_t held) {
                       ErrorCode::kStaleEpoch);
 }
 
+// A replicated write must come next in its shard's sequence (see the header); an accepted one
+// advances it, remembered for rollback().
+std::optional<Reply> ShardTable::accept_seq(const Op& sub, Shard& shard) {
+  const uint64_t expected = shard.last_seq() + 1;
+  if (*sub.seq != expected)
+    return Reply::Error(sub.id,
+                        "ERR replication gap on shard " + std::to_string(shard.info().id) +
+                            ": expected seq " + std::to_string(expected) + ", got " +
+                            std::to_string(*sub.seq) + " (a write was missed)",
+                        ErrorCode::kReplicaGap);
+  seq_undo_.try_emplace(shard.info().id, shard.last_seq());
+  shard.set_last_seq(*sub.seq);
+  return std::nullopt;
+}
+
 Reply ShardTable::execute(const Op& sub) {
   if (!sub.shard) {
     if (!Shard::knows(sub.op) && sub.op != proto::op::kSplit && sub.op != proto::op::kImport &&
@@ -321,6 +365,9 @@ Reply ShardTable::execute(const Op& sub) {
   if (const std::string& refusal = storage_->write_refusal();
       !refusal.empty() && is_write_op(sub.op))
     return Reply::Error(sub.id, refusal, ErrorCode::kRefused);  // nothing applied: no read sees it
+  if (sub.seq && is_write_op(sub.op)) {
+    if (std::optional<Reply> gap = accept_seq(sub, shard)) return std::move(*gap);
+  }
   if (sub.op == proto::op::kImport) return run_import(sub, shard);
   if (sub.op == proto::op::kSync) {
     sync_wanted_ = true;  // the loop answers after the turn's commit, fsynced
@@ -408,6 +455,7 @@ Reply ShardTable::run_split(const Op& sub, Shard& shard) {
   storage_->record_split(whole.id, key, left, right);
   if (storage_->persistent()) {
     undo_->remember_split(left.id, right.id, whole);
+    seq_undo_.try_emplace(whole.id, shard.last_seq());  // the undo's join starts it from 0
     sync_wanted_ = true;
   }
   auto pieces = shard.cut(key, left.id, left.epoch, right.id, right.epoch);

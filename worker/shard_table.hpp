@@ -16,6 +16,11 @@
 // With a persistent Storage every change is recorded as it is made (data changes by the shards,
 // shard changes by assign()); commit() makes the recorded changes durable or, when that fails,
 // undoes them in memory, so what the table holds is always what the log holds once a turn ends.
+// Replicated writes: a write sub-op carrying `seq` must be the shard's next at its epoch (the
+// last accepted + 1, Shard::last_seq); any other is refused with kReplicaGap and changes nothing,
+// so a member that missed a write stops taking writes instead of diverging. An accepted seq counts
+// even when the write then fails with an ordinary error (every member fails it the same way). A
+// sub-op without `seq` (an unreplicated shard) is not checked, nor is a read.
 // Once the storage has fail-stopped (a failed fsync: Storage::write_refusal()), every write
 // sub-op (set, del, import, split, sync) is answered with its refusal and changes nothing; reads
 // go on.
@@ -24,6 +29,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -71,7 +77,7 @@ class ShardTable {
   // when a split or a sync was executed since the last commit.
   Status commit(bool force_sync = false);
   bool has_uncommitted() const {
-    return !undo_->empty() || storage_->has_pending() || sync_wanted_;
+    return !undo_->empty() || storage_->has_pending() || sync_wanted_ || !seq_undo_.empty();
   }
 
   // Replaces the held shards with recovered ones (recovery; nothing is recorded).
@@ -91,6 +97,7 @@ class ShardTable {
                    std::set<uint32_t>& dropped);
   Reply not_held(const Op& sub, const char* why = "") const;
   static Reply stale_epoch(const Op& sub, uint64_t held);
+  std::optional<Reply> accept_seq(const Op& sub, Shard& shard);
   std::vector<uint32_t> unseen_split(const ShardInfo& s, const std::set<uint32_t>& listed,
                                      const std::set<uint32_t>& taken) const;
   uint64_t join_pieces(const ShardInfo& info, const std::vector<uint32_t>& pieces);
@@ -101,6 +108,8 @@ class ShardTable {
   std::map<uint32_t, Shard> shards_;
   ClusterState state_;        // cluster id and handoff tombstones (worker/cluster_state.hpp)
   bool sync_wanted_ = false;  // the next commit must fsync (a split or a sync since the last)
+  // Shard id -> its last_seq before this turn's first change of it: put back by rollback().
+  std::map<uint32_t, uint64_t> seq_undo_;
 };
 
 }  // namespace clossyne

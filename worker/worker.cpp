@@ -230,9 +230,11 @@ void Worker::send_register() {
   reg.cluster = shards_.cluster_state().cluster;
   reg.handoffs = shards_.cluster_state().handoffs;
   reg.ephemeral = !storage_->persistent();
+  reg.zone = zone_;
   describe_self(reg);
-  spdlog::info("registering with broker {} ({} shards, cluster {})", broker_, reg.shards.size(),
-               reg.cluster.empty() ? "(none yet)" : reg.cluster);
+  spdlog::info("registering with broker {} ({} shards, cluster {}{})", broker_, reg.shards.size(),
+               reg.cluster.empty() ? "(none yet)" : reg.cluster,
+               zone_.empty() ? "" : ", zone " + zone_);
   send(reg);
 }
 

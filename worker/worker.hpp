@@ -4,11 +4,12 @@
 //
 // Wire: worker -> broker messages are Reply envelopes (register, heartbeat, results); broker ->
 // worker messages are Op envelopes (heartbeat, reregister, assign, batch, single routed ops).
-// Register carries every held shard (importing ones flagged), the cluster id and the handoff
-// tombstones; every heartbeat carries the held (non-importing) shards with their key counts and
-// tree sizes, which the broker splits and balances on. A shard is deleted only on the broker's
-// explicit, epoch-checked word (an assign's drops, or a handoff), never for not being mentioned.
-// Undecodable messages are logged and ignored.
+// Register carries every held shard (importing ones flagged, replicated ones with the replicas
+// last accepted), the cluster id, the handoff tombstones and the --zone label; every heartbeat
+// carries the held (non-importing) shards with their key counts and tree sizes, which the broker
+// splits and balances on. A shard is deleted only on the broker's explicit, epoch-checked word (an
+// assign's drops, or a handoff), never for not being mentioned. Undecodable messages are logged and
+// ignored.
 //
 // Durability: every message received in one loop turn is applied, then the Storage commits the
 // turn's changes once (one fsync with --fsync always: group commit), and only then are the
@@ -26,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 #include <zmq.hpp>
 
@@ -56,6 +58,10 @@ class Worker {
   void run();
   void stop() { stopping_.store(true); }
 
+  // The --zone label sent in register (placement: the broker spreads a shard's replicas over
+  // zones). Call before run().
+  void set_zone(std::string zone) { zone_ = std::move(zone); }
+
   const std::string& id() const { return id_; }
   const ShardTable& shards() const { return shards_; }
 
@@ -84,6 +90,7 @@ class Worker {
   zmq::context_t& ctx_;
   std::string broker_;
   std::string id_;
+  std::string zone_;
   WorkerTiming timing_;
   zmq::socket_t socket_;
   std::unique_ptr<Storage> storage_;
