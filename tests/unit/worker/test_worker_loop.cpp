@@ -44,10 +44,11 @@ Op routed(uint64_t id, std::string op, uint32_t shard, uint64_t epoch, std::stri
 // A ROUTER playing the broker, with a Worker running in its own thread.
 class Harness {
  public:
-  explicit Harness(WorkerTiming timing = {})
+  explicit Harness(WorkerTiming timing = {}, std::string zone = {})
       : router_(ctx_, zmq::socket_type::router),
         endpoint_(fresh_endpoint()),
         worker_(ctx_, endpoint_, "w1", timing) {
+    worker_.set_zone(std::move(zone));
     // A reconnecting worker reuses its routing id; handover lets the new connection take it.
     router_.set(zmq::sockopt::router_handover, 1);
     router_.set(zmq::sockopt::linger, 0);
@@ -308,4 +309,38 @@ TEST_CASE("worker: a split inside a batch answers both pieces, later ops on the 
   CHECK(s.shards[1].keys == 5);
   CHECK(r->replies[11].error == "ERR shard 1 is not held by worker w1");
   CHECK(r->replies[12].value == "v");
+}
+
+TEST_CASE(
+    "worker: registers its zone and the replicas it accepted, refuses a seq gap on the wire") {
+  Harness h({}, "rack-7");
+  auto reg = h.expect_op("register");
+  REQUIRE(reg.has_value());
+  CHECK(reg->zone == "rack-7");
+  ShardInfo s = shard_info(1, "", std::nullopt, 2);
+  s.replicas = {"w1", "w2"};
+  h.assign({s});
+  reg = h.reregister();
+  REQUIRE(reg.has_value());
+  REQUIRE(reg->shards.size() == 1);
+  CHECK(reg->shards[0].replicas == s.replicas);
+  CHECK(reg->zone == "rack-7");
+
+  Op batch;
+  batch.id = 40;
+  batch.op = "batch";
+  batch.batch = {routed(41, "set", 1, 2, "a", "1"), routed(42, "set", 1, 2, "b", "2"),
+                 routed(43, "get", 1, 2, "b")};
+  batch.batch[0].seq = 1;
+  batch.batch[1].seq = 3;  // seq 2 never came
+  h.send(batch);
+  auto r = h.expect_id(40);
+  REQUIRE(r.has_value());
+  REQUIRE(r->replies.size() == 3);
+  CHECK(r->replies[0].ok);
+  CHECK(r->replies[1].code == ErrorCode::kReplicaGap);
+  CHECK(r->replies[1].error ==
+        "ERR replication gap on shard 1: expected seq 2, got 3 (a write was missed)");
+  CHECK(r->replies[2].has_value);
+  CHECK_FALSE(r->replies[2].value.has_value());  // b was not written
 }
