@@ -3,6 +3,8 @@
 // Each is answered at once: a change that takes time is started, and `status` shows its progress.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "balancer.hpp"
 #include "broker.hpp"
 #include "common/protocol.hpp"
@@ -49,7 +51,8 @@ Reply Broker::admin(const Op& o) {
 
 // clossyne-admin forget: a worker removed for good leaves the worker table (and `status`). Only a
 // stopped worker that holds nothing the map needs: its shards, a copy being moved to it, or an
-// import not yet settled may be the only copy of their keys. Copies it was told to delete are
+// import not yet settled may be the only copy of their keys, and a replicated shard's (recorded)
+// configuration that still names it waits for it. Copies it was told to delete are
 // forgotten too: should it register again it is a new worker, and its registration is adopted
 // (and superseded copies dropped) by the usual rules.
 std::string Broker::forget(const std::string& worker) {
@@ -65,6 +68,13 @@ std::string Broker::forget(const std::string& worker) {
         "first (if its disk is lost for good, clossyne-admin recreate those ranges)",
         worker, owned);
   for (const auto& e : map_.entries()) {
+    const auto& confirmed = e.confirmed_replicas;  // the fallback configuration waits for them
+    if (e.has_member(worker) ||
+        std::find(confirmed.begin(), confirmed.end(), worker) != confirmed.end())
+      return fmt::format(
+          "ERR worker '{}' is a member of replicated shard {}: wait until the shard's "
+          "configuration leaves it out (status shows the members)",
+          worker, e.info.id);
     if (e.busy == ShardBusy::kMoving && e.move.to == worker)
       return fmt::format("ERR shard {} is being moved to '{}': wait for the move to end", e.info.id,
                          worker);

@@ -131,3 +131,43 @@ TEST_CASE(
   CHECK(back->alive);
   CHECK(back->shards == 1);
 }
+
+TEST_CASE(
+    "broker loop: a dead member of a replicated shard is forgotten only once the configuration "
+    "leaves it out") {
+  broker::BrokerConfig cfg = short_liveness();
+  cfg.min_workers = 2;
+  cfg.replicas = 2;
+  cfg.balance.auto_balance = false;
+  BrokerHarness h(cfg);
+  FakeWorker& w1 = h.worker("w1");
+  FakeWorker& w2 = h.worker("w2");
+  w1.register_with({}, "");
+  w2.register_with({}, "");
+  REQUIRE(h.expect_assign(w1));
+  REQUIRE(h.expect_assign(w2));
+  REQUIRE(w1.held.size() == 1);
+  const ShardInfo s = w1.held.begin()->second;
+  REQUIRE(s.replicas.size() == 2);
+  FakeWorker& primary = s.replicas[0] == "w1" ? w1 : w2;
+  FakeWorker& follower = s.replicas[0] == "w1" ? w2 : w1;
+  // The follower dies; the primary has not recorded the configuration without it yet.
+  kill(h, follower);
+  Reply member = h.call(forget_op(follower.id()));
+  CHECK_FALSE(member.ok);
+  CHECK(member.error.find("member of replicated shard") != std::string::npos);
+  REQUIRE(find_worker(h.status(), follower.id()) != nullptr);
+  // The primary records it (answers the confirming sync): the follower is out, and forgettable.
+  primary.serve_from_now();
+  const int64_t deadline = now_ms() + kWaitMs;
+  Reply done;
+  do {
+    h.pump(50);
+    done = h.call(forget_op(follower.id()));
+  } while (!done.ok && now_ms() < deadline);
+  INFO(done.error);
+  REQUIRE(done.ok);
+  CHECK(find_worker(h.status(), follower.id()) == nullptr);
+  primary.auto_serve = true;
+  CHECK(h.get("k").ok);
+}
