@@ -1,4 +1,5 @@
 """scripts/run: starts a working local cluster, and SIGINT stops every process it started."""
+import json
 import os
 import re
 import signal
@@ -59,6 +60,34 @@ def in_session(sid: int) -> list[str]:
     return out
 
 
+def admin_status(broker_port: int) -> dict:
+    r = subprocess.run([str(bin_dir() / "clossyne-admin"), "--broker", f"tcp://127.0.0.1:{broker_port}",
+                        "--timeout-ms", "3000", "status", "--json"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
+def two_in_sync_members(st: dict) -> bool:
+    alive = {w["id"] for w in st["workers"] if w["alive"]}
+    for s in st["shards"]:
+        in_sync = [m["worker"] for m in s.get("members", []) if m["state"] == "in-sync"]
+        if len(set(in_sync)) != 2 or not set(in_sync) <= alive or s["owner"] != in_sync[0]:
+            return False
+    return bool(st["shards"])
+
+
+def wait_two_members_per_shard(broker_port: int, log_path: Path, timeout: float = 20) -> list:
+    """The shards of `clossyne-admin status --json` once each has two in-sync members (bounded)."""
+    deadline = time.monotonic() + timeout
+    st = admin_status(broker_port)
+    while not two_in_sync_members(st) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        st = admin_status(broker_port)
+    assert two_in_sync_members(st), f"not two in-sync members per shard: {st}\n{tail(log_path)}"
+    return st["shards"]
+
+
 def test_scripts_run_starts_serves_and_stops_on_sigint(tmp_path):
     port, broker_port, worker_port = free_ports(3)
     env = dict(os.environ, SKIP_BUILD="1", CLOSSYNE_BIN=str(bin_dir()))
@@ -85,15 +114,17 @@ def test_scripts_run_starts_serves_and_stops_on_sigint(tmp_path):
         assert ready, f"no ready cluster on port {port}; scripts/run log:\n{tail(log_path)}"
         assert r.set(b"a-run", b"left") is True and r.set(b"z-run", b"right") is True
         assert r.mget([b"a-run", b"z-run"]) == [b"left", b"right"]
-        assert r.execute_command("WHERE", b"a-run")[3] != r.execute_command("WHERE", b"z-run")[3], \
-            "two workers own the two shards"
         r.close()
+        # --replicas 2 by default: each shard has two in-sync members on two distinct live workers.
+        shards = wait_two_members_per_shard(broker_port, log_path)
+        assert len(shards) == 2, shards
 
         procs = descendants(proc.pid)
         names = " ".join(procs.values())
         for b in ("clossyne-broker", "clossyne-frontend"):
             assert names.count(b) == 1, f"{b} not running exactly once: {procs}"
-        assert names.count("clossyne-worker") == 2, procs
+        assert names.count("clossyne-worker") == 3, procs
+        assert names.count("--replicas 2") == 1, procs
         out = log_path.read_text(errors="replace")
         assert f"redis-cli -h 127.0.0.1 -p {port}" in out or f"redis-cli -p {port}" in out, out
         assert any(line.startswith(("[broker] ", "[frontend] ", "[w1] ", "[w2] "))
@@ -386,3 +417,23 @@ def test_scripts_run_restarts_a_worker_that_dies(tmp_path):
     finally:
         stop_run(proc)
     assert proc.returncode == 0, tail(log_path)
+
+
+def test_replicas_from_the_environment_and_refused_above_the_workers(tmp_path):
+    """CLOSSYNE_REPLICAS=1 runs one copy per shard (no members in status); more replicas than workers
+    is refused before anything starts, naming the flag."""
+    port, broker_port, worker_port = free_ports(3)
+    proc, log_path = start_run(tmp_path, "one", ["--port", str(port), "--broker-port", str(broker_port),
+                                                 "--worker-port", str(worker_port), "--in-memory"],
+                               {"CLOSSYNE_REPLICAS": "1"})
+    try:
+        wait_ready(port, proc, log_path).close()
+        st = admin_status(broker_port)
+        assert st["shards"] and all("members" not in s for s in st["shards"]), st
+        assert "--replicas 1" in " ".join(descendants(proc.pid).values())
+    finally:
+        stop_run(proc)
+    proc, log_path = start_run(tmp_path, "four", ["--port", str(port), "--replicas", "4", "--in-memory"])
+    assert proc.wait(timeout=10) == 2
+    out = log_path.read_text(errors="replace")
+    assert "--replicas must be from 1 to --workers (3), got 4" in out, out
