@@ -17,12 +17,14 @@
 # redis-cli for the frontend healthcheck, a minimal /etc (passwd, group, nsswitch.conf) with the
 # non-root user clossyne (uid 10001) and /data owned by it.
 #
-# Environment: CLOSSYNE_IMAGE (tag, default clossyne:local), BUILD_DIR (offline build dir),
+# Environment: CLOSSYNE_IMAGE (tag, default clossyne:local), BUILD_DIR (offline build dir; the image's
+# build context goes to BUILD_DIR/image, or next to the --bin-dir directory when only that is given),
 # CLOSSYNE_BIN_DIR (same as --bin-dir), PULL_TIMEOUT (seconds to wait for a registry pull, default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 IMAGE=${CLOSSYNE_IMAGE:-clossyne:local}
+BUILD_DIR_GIVEN=${BUILD_DIR:+1}
 BUILD_DIR=${BUILD_DIR:-build}
 PULL_TIMEOUT=${PULL_TIMEOUT:-20}
 BINARIES=(clossyne-broker clossyne-worker clossyne-frontend clossyne-admin)
@@ -117,6 +119,8 @@ build_offline() {
   fi
 
   local ctx=$ROOT/$BUILD_DIR/image
+  # Binaries given from another build tree: assemble there, not in build/ (maybe someone else's).
+  [[ -n $BIN_DIR && -z $BUILD_DIR_GIVEN ]] && ctx=$(dirname "$BIN_DIR")/image
   rm -rf "$ctx"
   mkdir -p "$ctx/rootfs/usr/local/bin" "$ctx/rootfs/etc" "$ctx/rootfs/tmp" "$ctx/data"
   chmod 1777 "$ctx/rootfs/tmp"
