@@ -32,9 +32,15 @@ nlohmann::json members_json(const ShardInfo& sh) {
 // "w1* w2 w3(catching-up)": the primary starred.
 std::string members_text(const ShardInfo& sh) {
   std::string out;
-  for (std::size_t i = 0; i < sh.replicas.size(); ++i)
-    out += (i ? " " : "") + sh.replicas[i] + (i == 0 ? "*" : "");
-  if (!sh.joining.empty()) out += (out.empty() ? "" : " ") + sh.joining + "(catching-up)";
+  for (std::size_t i = 0; i < sh.replicas.size(); ++i) {
+    if (i > 0) out += ' ';
+    out += sh.replicas[i];
+    if (i == 0) out += '*';
+  }
+  if (!sh.joining.empty()) {
+    if (!out.empty()) out += ' ';
+    out += sh.joining + "(catching-up)";
+  }
   return out;
 }
 

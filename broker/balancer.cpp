@@ -5,9 +5,18 @@
 namespace clossyne::broker {
 namespace {
 
-// Replicated shards are neither split nor moved yet (broker/migration.cpp refuses both).
 bool idle(const ShardEntry& s) {
-  return s.busy == ShardBusy::kNone && !s.replicated();
+  return s.busy == ShardBusy::kNone;
+}
+
+// The workers holding a copy: every member of a replicated shard, else the owner.
+std::vector<std::string> holders(const ShardEntry& s) {
+  return s.replicated() ? s.info.replicas : std::vector<std::string>{s.owner};
+}
+
+bool holds(const ShardEntry& s, const std::string& w) {
+  const auto h = holders(s);
+  return std::find(h.begin(), h.end(), w) != h.end();
 }
 
 bool too_big(const ShardEntry& s, const BalancePolicy& p) {
@@ -15,27 +24,30 @@ bool too_big(const ShardEntry& s, const BalancePolicy& p) {
          (p.shard_max_bytes && s.info.bytes > p.shard_max_bytes && s.info.keys >= 2);
 }
 
-// The least-loaded alive, non-draining worker other than `not_this`; empty when there is none.
+// The least-loaded alive, non-draining worker holding no copy of `s`; empty when there is none.
 std::string idlest(const std::map<std::string, uint64_t>& load, const WorkerRegistry& workers,
-                   const std::string& not_this) {
+                   const ShardEntry& s) {
   std::string best;
   for (const auto& [id, keys] : load) {
-    if (id == not_this || workers.draining(id)) continue;
+    if (holds(s, id) || workers.draining(id)) continue;
     if (best.empty() || keys < load.at(best)) best = id;
   }
   return best;
 }
 
-// A move off a draining worker, if any: its smallest idle shard to the idlest worker.
+// A move off a draining worker, if any: the first idle copy it holds to the idlest worker.
 bool plan_drain(const ShardMap& map, const WorkerRegistry& workers,
                 const std::map<std::string, uint64_t>& load, BalanceActions& out) {
   for (std::size_t i = 0; i < map.size(); ++i) {
     const ShardEntry& s = map.at(i);
-    if (!idle(s) || !workers.alive(s.owner) || !workers.draining(s.owner)) continue;
-    std::string to = idlest(load, workers, s.owner);
-    if (to.empty()) return false;
-    out.moves.push_back({s.info.id, to});
-    return true;
+    if (!idle(s) || !workers.alive(s.owner)) continue;
+    for (const auto& w : holders(s)) {
+      if (!workers.draining(w)) continue;
+      std::string to = idlest(load, workers, s);
+      if (to.empty()) return false;
+      out.moves.push_back({s.info.id, to, w});
+      return true;
+    }
   }
   return false;
 }
@@ -51,19 +63,24 @@ void plan_spread(const ShardMap& map, const WorkerRegistry& workers, const Balan
     if (workers.draining(id)) continue;
     if (busiest.empty() || keys > load.at(busiest)) busiest = id;
   }
-  std::string to = idlest(load, workers, busiest);
-  if (busiest.empty() || to.empty()) return;
+  if (busiest.empty()) return;
+  std::string to;  // the idlest worker at all (a shard to move must not be on it)
+  for (const auto& [id, keys] : load) {
+    if (id != busiest && !workers.draining(id) && (to.empty() || keys < load.at(to))) to = id;
+  }
+  if (to.empty()) return;
   uint64_t gap = load.at(busiest) - load.at(to);
   if (gap < p.min_move_keys || gap < static_cast<uint64_t>(p.imbalance * total)) return;
   const ShardEntry* pick = nullptr;
   for (std::size_t i = 0; i < map.size(); ++i) {
     const ShardEntry& s = map.at(i);
-    if (s.owner != busiest || !idle(s) || s.info.keys == 0 || s.info.keys > gap / 2 + gap / 4)
+    if (!holds(s, busiest) || holds(s, to) || !idle(s) || s.info.keys == 0 ||
+        s.info.keys > gap / 2 + gap / 4)
       continue;
     if (std::find(out.splits.begin(), out.splits.end(), s.info.id) != out.splits.end()) continue;
     if (!pick || s.info.keys > pick->info.keys) pick = &s;
   }
-  if (pick) out.moves.push_back({pick->info.id, to});
+  if (pick) out.moves.push_back({pick->info.id, to, busiest});
 }
 
 }  // namespace
@@ -74,7 +91,9 @@ std::map<std::string, uint64_t> keys_per_worker(const ShardMap& map,
   for (const auto& id : workers.alive_ids()) load[id] = 0;
   for (std::size_t i = 0; i < map.size(); ++i) {
     const ShardEntry& s = map.at(i);
-    if (load.count(s.owner)) load[s.owner] += s.info.keys;
+    for (const auto& w : holders(s)) {
+      if (load.count(w)) load[w] += s.info.keys;
+    }
   }
   return load;
 }

@@ -17,6 +17,7 @@ namespace clossyne::broker {
 struct MoveAction {
   uint32_t shard = 0;
   std::string to;
+  std::string from;  // a replicated shard: the member it replaces ("" for the primary)
 };
 
 struct BalanceActions {

@@ -155,7 +155,10 @@ std::string Broker::unavailable(const ShardEntry& shard) const {
                                         shard.info.hi ? escape_key(*shard.info.hi) : "+inf");
   if (shard.replicated() && shard.owner.empty()) {
     std::string members;
-    for (const auto& m : shard.info.replicas) members += (members.empty() ? "" : ",") + m;
+    for (const auto& m : shard.info.replicas) {
+      if (!members.empty()) members += ',';
+      members += m;
+    }
     return fmt::format(
         "ERR shard unavailable: shard {} {} has no live in-sync member (waiting for {} to "
         "register)",

@@ -62,7 +62,7 @@ class Broker {
     std::optional<Reply> result;
   };
   // A broker-internal request to a worker (split, export, import, sync).
-  enum class InternalKind { kSplit, kExport, kImport, kSync, kHandoff, kConfirm };
+  enum class InternalKind { kSplit, kExport, kImport, kSync, kHandoff, kConfirm, kMemberSplit };
   struct InternalRef {
     InternalKind kind;
     uint32_t shard_id = 0;
@@ -118,7 +118,8 @@ class Broker {
   // migration.cpp: structural changes.
   void balance();
   std::string start_split(uint32_t shard_id, std::optional<std::string> key);
-  std::string start_move(uint32_t shard_id, const std::string& to);
+  // `from`: the member a move of a replicated shard replaces (default: the primary).
+  std::string start_move(uint32_t shard_id, const std::string& to, const std::string& from = "");
   void on_internal_reply(InternalRef ref, Reply reply);
   void on_split_done(uint32_t shard_id, const Reply& reply);
   void request_export(ShardEntry& shard);
@@ -133,6 +134,7 @@ class Broker {
   // replication.cpp: replicated shards (primary-backup, the broker as configuration manager).
   void place_members(ShardEntry& shard);
   std::optional<std::string> choose_member(const ShardEntry& shard) const;
+  std::optional<std::string> next_member(ShardEntry& shard, int64_t now);
   void dispatch_replicated(ShardEntry& shard, uint64_t sub_id, Op op);
   void on_member_reply(const std::string& worker, uint64_t sub_id, Reply reply);
   void finish_replicated(uint64_t sub_id);
@@ -146,6 +148,12 @@ class Broker {
   std::string start_join(ShardEntry& shard, const std::string& to);
   void finish_join(uint32_t shard_id);
   void adopt_members(ShardEntry& shard);
+  std::string start_replicated_split(ShardEntry& shard, std::optional<std::string> key);
+  void on_member_split(const InternalRef& ref, const Reply& reply);
+  void split_member_gone(ShardEntry& shard, const std::string& worker);
+  void finish_replicated_split(ShardEntry& shard);
+  std::string start_replicated_move(ShardEntry& shard, const std::string& from,
+                                    const std::string& to);
 
   // admin.cpp: operator commands.
   bool is_admin_op(const std::string& op) const;

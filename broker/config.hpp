@@ -29,9 +29,10 @@ struct BrokerConfig {
   uint64_t seed = 0;                      // treap priority seed for new shards (0: random)
   int op_timeout_ms = 10000;             // a sub-op a live worker leaves unanswered this long fails
   int liveness_ms = proto::kLivenessMs;  // a worker silent this long is dead (tests shorten it)
-  std::string cluster_id;             // serve only this cluster ("": the first one that registers)
-  std::size_t max_pending = 1000000;  // sub-ops queued or in flight, all shards together
-  int replicas = 1;                   // members per shard (primary + followers)
+  std::string cluster_id;              // serve only this cluster ("": the first one that registers)
+  std::size_t max_pending = 1000000;   // sub-ops queued or in flight, all shards together
+  int replicas = 1;                    // members per shard (primary + followers)
+  int64_t replica_timeout_ms = 60000;  // a member away this long is replaced on another worker
   BalancePolicy balance;
 };
 

@@ -53,6 +53,12 @@ int main(int argc, char** argv) {
                  "members per shard on distinct workers: a primary and N-1 followers that "
                  "every write reaches before it is acknowledged")
       ->check(CLI::Range(1, 9));
+  double replica_timeout_s = 60;
+  app.add_option("--replica-timeout", replica_timeout_s,
+                 "seconds a member that left (died, restarted, fell behind) is waited for before "
+                 "another worker gets a copy in its place")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--max-pending", cfg.max_pending,
                  "operations queued or in flight before new ones are refused")
       ->capture_default_str();
@@ -88,6 +94,7 @@ int main(int argc, char** argv) {
     if (!p.empty()) points.insert(p);
   }
   cfg.split_points.assign(points.begin(), points.end());
+  cfg.replica_timeout_ms = static_cast<int64_t>(replica_timeout_s * 1000);
   // The seed is the trees' secret: the broker hands it only to workers, never to clients.
   if (cfg.seed == 0) cfg.seed = clossyne::secure_random_u64();
 

@@ -13,16 +13,6 @@
 
 namespace clossyne::broker {
 namespace op = proto::op;
-namespace {
-
-// Splitting or moving a replicated shard must keep its members (and their seqs) in step; until
-// that is built, they are refused rather than done on the primary alone.
-std::string not_yet_replicated(const char* what, uint32_t shard_id) {
-  return fmt::format("ERR shard {} is replicated: a {} of a replicated shard is not supported yet",
-                     shard_id, what);
-}
-
-}  // namespace
 
 void Broker::balance() {
   if (!map_.complete()) return;  // ids of an absent worker's shards are unknown: no new ones yet
@@ -34,7 +24,7 @@ void Broker::balance() {
   replicate_more();
   BalanceActions actions = plan_balance(map_, registry_, config_.balance, splits, moves);
   for (uint32_t id : actions.splits) start_split(id, std::nullopt);
-  for (const auto& m : actions.moves) start_move(m.shard, m.to);
+  for (const auto& m : actions.moves) start_move(m.shard, m.to, m.from);
 }
 
 std::string Broker::start_split(uint32_t shard_id, std::optional<std::string> key) {
@@ -42,11 +32,11 @@ std::string Broker::start_split(uint32_t shard_id, std::optional<std::string> ke
   if (!idx) return fmt::format("ERR no shard {}", shard_id);
   ShardEntry& shard = map_.at(*idx);
   if (shard.busy != ShardBusy::kNone) return fmt::format("ERR shard {} is busy", shard_id);
-  if (shard.replicated()) return not_yet_replicated("split", shard_id);
   if (!registry_.alive(shard.owner)) return unavailable(shard);
   if (!map_.complete()) return "ERR some ranges have no registered owner: no splits until they do";
   if (key && (!shard.range().contains(*key) || *key == shard.info.lo))
     return fmt::format("ERR split key must lie inside shard {} and above its low bound", shard_id);
+  if (shard.replicated()) return start_replicated_split(shard, std::move(key));
   next_shard_id_ = std::max(next_shard_id_, map_.next_id());
   Op split;
   split.op = std::string(op::kSplit);
@@ -69,16 +59,17 @@ std::string Broker::start_split(uint32_t shard_id, std::optional<std::string> ke
                      split.shards[1].id);
 }
 
-std::string Broker::start_move(uint32_t shard_id, const std::string& to) {
+std::string Broker::start_move(uint32_t shard_id, const std::string& to, const std::string& from) {
   auto idx = map_.by_id(shard_id);
   if (!idx) return fmt::format("ERR no shard {}", shard_id);
   ShardEntry& shard = map_.at(*idx);
   if (shard.busy != ShardBusy::kNone) return fmt::format("ERR shard {} is busy", shard_id);
-  if (shard.replicated()) return not_yet_replicated("move", shard_id);
   if (!registry_.alive(shard.owner)) return unavailable(shard);
   if (!registry_.alive(to)) return fmt::format("ERR worker '{}' is not alive", to);
   if (to == shard.owner) return fmt::format("ERR shard {} is already on {}", shard_id, to);
   if (!map_.complete()) return "ERR some ranges have no registered owner: no moves until they do";
+  if (shard.replicated())
+    return start_replicated_move(shard, from.empty() ? shard.owner : from, to);
   shard.busy = ShardBusy::kMoving;
   shard.move = Migration{};
   shard.move.to = to;
@@ -128,7 +119,8 @@ void Broker::on_internal_reply(InternalRef ref, Reply reply) {
         request_handoff(shard);
       }
       break;
-    case InternalKind::kConfirm:  // answered by on_confirm
+    case InternalKind::kConfirm:  // answered by on_confirm and on_member_split
+    case InternalKind::kMemberSplit:
       break;
     case InternalKind::kHandoff:
       finish_move(ref.shard_id);
@@ -261,6 +253,11 @@ void Broker::check_migrations(int64_t now) {
       // Members that did not record the configuration in time leave it (a new one without them).
       const std::set<std::string> silent = shard.move.confirming;
       for (const auto& w : silent) member_failed(shard, w, "it did not record a configuration");
+      continue;
+    }
+    if (shard.busy == ShardBusy::kSplitting && shard.replicated()) {
+      const std::set<std::string> silent = shard.move.confirming;  // they did not answer the split
+      for (const auto& w : silent) split_member_gone(shard, w);
       continue;
     }
     internal_.erase(shard.move.expected);

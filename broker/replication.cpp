@@ -45,7 +45,10 @@ bool member_fault(const Reply& r) {
 
 std::string join_names(const std::vector<std::string>& names) {
   std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  for (const auto& n : names) {
+    if (!out.empty()) out += ',';
+    out += n;
+  }
   return out.empty() ? "-" : out;
 }
 
@@ -158,7 +161,8 @@ void Broker::finish_replicated(uint64_t sub_id) {
         ErrorCode::kUnavailable);
   }
   auto idx = map_.by_id(ref->shard_id);
-  if (ref->result->ok && idx && map_.at(*idx).busy == ShardBusy::kReconfiguring) {
+  if (ref->result->ok && idx &&
+      (map_.at(*idx).busy == ShardBusy::kReconfiguring || map_.at(*idx).unrecorded)) {
     auto& deferred = map_.at(*idx).deferred;
     if (std::find(deferred.begin(), deferred.end(), sub_id) == deferred.end())
       deferred.push_back(sub_id);
@@ -189,6 +193,12 @@ void Broker::member_failed(ShardEntry& shard, const std::string& worker, const s
           ErrorCode::kUnavailable);
     }
   }
+  if (shard.busy == ShardBusy::kSplitting) {  // the split's end decides the pieces' members
+    split_member_gone(shard, worker);
+    for (uint64_t sub_id : answered) finish_replicated(sub_id);
+    return;
+  }
+  shard.departed[worker] = now_ms();
   std::vector<std::string> followers = shard.followers;
   std::erase(followers, worker);
   std::string primary = shard.owner;
@@ -295,6 +305,16 @@ void Broker::end_reconfigure(ShardEntry& shard) {
   shard.move = Migration{};
   shard.confirmed_epoch = shard.info.epoch;
   shard.confirmed_replicas = shard.info.replicas;
+  shard.unrecorded = false;
+  if (!shard.drop_worker.empty()) {  // a moved member's copy: the new configuration has the keys
+    const std::string w = std::exchange(shard.drop_worker, {});
+    if (!shard.has_member(w)) {
+      ShardInfo copy = shard.info;
+      copy.epoch = shard.drop_epoch;
+      drop_later(w, copy);
+      if (registry_.alive(w)) send_assign(w);
+    }
+  }
   for (uint64_t sub_id : std::exchange(shard.deferred, {})) finish_replicated(sub_id);
   release_held(shard);
 }
@@ -304,17 +324,45 @@ void Broker::replicate_more() {
   if (config_.replicas <= 1 || !map_.complete()) return;
   int joining = 0;
   for (const auto& s : map_.entries()) joining += s.busy == ShardBusy::kMoving && s.move.join;
+  const int64_t now = now_ms();
   for (auto& shard : map_.entries()) {
-    if (joining >= std::max(1, config_.balance.max_moves)) return;
+    if (joining >= std::max(4, config_.balance.max_moves)) return;
+    if (!shard.replicated() && !shard.gap() && shard.busy == ShardBusy::kNone &&
+        registry_.alive(shard.owner)) {
+      // A shard of a cluster that ran with --replicas 1: its owner records it as replicated
+      // (one member) first; members join it on a later turn.
+      reconfigure(shard, shard.owner, {}, "--replicas " + std::to_string(config_.replicas));
+      continue;
+    }
     if (!shard.replicated() || shard.busy != ShardBusy::kNone || shard.owner.empty() ||
         !registry_.alive(shard.owner) ||
         shard.info.replicas.size() >= static_cast<std::size_t>(config_.replicas))
       continue;
-    if (auto w = choose_member(shard)) {
+    if (auto w = next_member(shard, now)) {
+      shard.departed.erase(*w);
       start_join(shard, *w);
       ++joining;
     }
   }
+}
+
+// A member that left and is back comes back first (its disk may be empty: it gets a full copy
+// either way). While one that left is away for less than --replica-timeout, no other worker is
+// chosen: a restart should not move the shard's copies around.
+std::optional<std::string> Broker::next_member(ShardEntry& shard, int64_t now) {
+  bool waiting = false;
+  for (auto it = shard.departed.begin(); it != shard.departed.end();) {
+    const auto& [w, since] = *it;
+    if (registry_.alive(w) && !registry_.draining(w) && !shard.has_member(w)) return w;
+    if (now - since < config_.replica_timeout_ms) {
+      waiting = waiting || !registry_.alive(w);
+      ++it;
+    } else {
+      it = shard.departed.erase(it);  // away too long: replaced by another worker
+    }
+  }
+  if (waiting) return std::nullopt;
+  return choose_member(shard);
 }
 
 std::string Broker::start_join(ShardEntry& shard, const std::string& to) {
@@ -333,12 +381,26 @@ std::string Broker::start_join(ShardEntry& shard, const std::string& to) {
 void Broker::finish_join(uint32_t shard_id) {
   ShardEntry& shard = map_.at(*map_.by_id(shard_id));
   std::vector<std::string> followers = shard.followers;
-  followers.push_back(shard.move.to);
-  const std::string why =
-      fmt::format("{} caught up, {} keys copied", shard.move.to, shard.move.copied);
+  std::string primary = shard.owner;
+  const std::string to = shard.move.to;
+  const std::string replacing = shard.move.replacing;
+  std::string why = fmt::format("{} caught up, {} keys copied", to, shard.move.copied);
+  if (!replacing.empty() && shard.has_member(replacing)) {
+    why += ", replacing " + replacing;
+    std::erase(followers, replacing);
+    if (replacing == primary) {
+      primary = to;  // moving the primary's copy moves the primary
+    } else {
+      followers.push_back(to);
+    }
+    shard.drop_worker = replacing;
+    shard.drop_epoch = shard.info.epoch;
+  } else {
+    followers.push_back(to);
+  }
   shard.busy = ShardBusy::kNone;  // the copy is done, not abandoned: it is at the new epoch
   shard.move = Migration{};
-  reconfigure(shard, shard.owner, std::move(followers), why);
+  reconfigure(shard, std::move(primary), std::move(followers), why);
 }
 
 // After a broker restart: a replicated copy is served once every member of its configuration

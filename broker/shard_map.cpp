@@ -138,9 +138,11 @@ std::deque<HeldOp> ShardMap::replace(std::size_t index, std::vector<ShardEntry> 
 }
 
 std::vector<ShardInfo> ShardMap::assignment_for(const std::string& worker) const {
-  std::vector<ShardInfo> out = owned_by(worker);
+  std::vector<ShardInfo> out;
   for (const auto& e : shards_) {
-    if (e.owner != worker && e.has_member(worker)) out.push_back(e.info);
+    // A shard being split is left out: the worker may have cut it already, and an assignment
+    // naming the whole shard would make it join the pieces back. Unlisted, it is kept as it is.
+    if (e.busy != ShardBusy::kSplitting && e.has_member(worker)) out.push_back(e.info);
     if (e.busy == ShardBusy::kMoving && e.move.to == worker) {
       ShardInfo incoming = e.info;
       incoming.epoch = e.info.epoch + 1;

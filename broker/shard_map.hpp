@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -35,10 +36,15 @@ struct Migration {
   bool last_chunk = false;   // the chunk being imported is the last one
   bool handing_off = false;  // the copy is synced; the source was asked to hand the shard off
   bool join = false;         // a replicated shard's new member catching up: no handoff, it joins
-  std::set<std::string> confirming;  // kReconfiguring: members yet to confirm the new config
-  uint64_t expected = 0;             // id of the internal request whose reply moves the change on
-  uint64_t copied = 0;               // keys copied so far
-  int64_t deadline_ms = 0;           // abort when no step completes by then
+  std::set<std::string> confirming;  // kReconfiguring: members yet to confirm the new config;
+                                     // a replicated split: members yet to answer it
+  std::vector<ShardInfo> pieces;     // a replicated split: the pieces, as the first member cut them
+  std::set<std::string> split_ok;    // ... and the members whose pieces match them
+  std::set<std::string> split_failed;  // ... and those that died or failed meanwhile
+  std::string replacing;               // a join that moves a member: the member it replaces
+  uint64_t expected = 0;               // id of the internal request whose reply moves the change on
+  uint64_t copied = 0;                 // keys copied so far
+  int64_t deadline_ms = 0;             // abort when no step completes by then
 };
 
 // A range of the map is one of: a shard with an owner (served while the owner is alive); a shard
@@ -59,8 +65,15 @@ struct ShardEntry {
   std::vector<std::string> followers;
   uint64_t seq = 0;
   std::vector<uint64_t> deferred;
+  // A member left while a split was under way: acknowledgements wait for a configuration without
+  // it.
+  bool unrecorded = false;
+  // A member a move replaced: its copy ({id, epoch}) is deleted once the new configuration is in.
+  std::string drop_worker;
+  uint64_t drop_epoch = 0;
   std::set<std::string> reporters;
-  std::set<std::string> disowned;  // members that registered holding no copy of it at all
+  std::set<std::string> disowned;           // members that registered holding no copy of it at all
+  std::map<std::string, int64_t> departed;  // members that left, and when (--replica-timeout)
   // The last configuration all its members recorded: what the shard falls back to (and waits for
   // its members to report) when no in-sync member is left.
   uint64_t confirmed_epoch = 0;

@@ -47,6 +47,8 @@ void Broker::on_worker_message(RoutedMessage m) {
       internal_.erase(it);
       if (ref.kind == InternalKind::kConfirm) {
         on_confirm(ref, sub);
+      } else if (ref.kind == InternalKind::kMemberSplit) {
+        on_member_split(ref, sub);
       } else {
         on_internal_reply(ref, std::move(sub));
       }
@@ -214,7 +216,9 @@ void Broker::fail_worker(const std::string& id, const std::string& why, bool not
     const bool target = shard.busy == ShardBusy::kMoving && shard.move.to == id;
     // Once the source was asked to hand off, the target is not needed to finish: the move goes on.
     const bool needed = source || (target && !shard.move.handing_off);
-    const bool changing = shard.busy == ShardBusy::kSplitting || shard.busy == ShardBusy::kMoving;
+    // A replicated split goes on without it (member_failed below): the others may have cut it.
+    const bool changing = (shard.busy == ShardBusy::kSplitting && !shard.replicated()) ||
+                          shard.busy == ShardBusy::kMoving;
     if (changing && needed) abort_change(shard, why, notify);
     if (shard.replicated() && shard.has_member(id)) {
       member_failed(shard, id, why);

@@ -48,7 +48,8 @@ void pack_opt_bin(Packer& p, const std::optional<std::string>& s) {
 }
 
 void pack_shard_info(Packer& p, const ShardInfo& s) {
-  p.pack_map(6 + (s.seed != 0) + !s.owner.empty() + s.importing + s.busy + !s.replicas.empty());
+  p.pack_map(6 + (s.seed != 0) + !s.owner.empty() + s.importing + s.busy + !s.replicas.empty() +
+             !s.joining.empty());
   pack_str(p, "id");
   p.pack(s.id);
   pack_str(p, "lo");
@@ -70,6 +71,7 @@ void pack_shard_info(Packer& p, const ShardInfo& s) {
     p.pack_array(static_cast<uint32_t>(s.replicas.size()));
     for (const auto& r : s.replicas) pack_str(p, r);
   }
+  if (!s.joining.empty()) pack_str(p, "joining"), pack_str(p, s.joining);  // status replies
 }
 
 void pack_worker_info(Packer& p, const WorkerInfo& w) {
@@ -322,6 +324,7 @@ Status decode_shard_info(const Obj& o, ShardInfo& s) {
     if (k == "importing") return want_bool(v, k, s.importing);
     if (k == "busy") return want_bool(v, k, s.busy);
     if (k == "replicas") return want_bytes_array(v, k, s.replicas);
+    if (k == "joining") return want_bytes(v, k, s.joining);
     return Status::Ok();
   });
 }

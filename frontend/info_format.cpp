@@ -128,6 +128,22 @@ void keyspace_section(const InfoData& d, Lines& l) {
   }
 }
 
+// A replicated shard's members (primary first) and the one catching up, with their lag in keys:
+// in-sync members have every acknowledged write (replication is synchronous); a catching-up one
+// gets a full copy, so it lags by the shard's key count until it joins.
+std::string replication_fields(const ShardInfo& s) {
+  if (s.replicas.empty()) return "";
+  std::string out = ",members=";
+  for (std::size_t i = 0; i < s.replicas.size(); ++i) {
+    if (i > 0) out += '|';
+    out += escape(s.replicas[i]);
+  }
+  out += ",in_sync=" + std::to_string(s.replicas.size()) + ",lag_keys=0";
+  if (!s.joining.empty())
+    out += ",catching_up=" + escape(s.joining) + ",catching_up_lag_keys=" + std::to_string(s.keys);
+  return out;
+}
+
 void clossyne_section(const InfoData& d, Lines& l) {
   const bool ok = d.have_status && d.keys.has_value();
   l.add("cluster_state", ok ? "ok" : "fail");
@@ -155,7 +171,7 @@ void clossyne_section(const InfoData& d, Lines& l) {
           "id=" + std::to_string(s.id) + ",lo=" + escape(s.lo) +
               ",hi=" + (s.hi ? escape(*s.hi) : std::string("+inf")) + ",owner=" + escape(s.owner) +
               ",epoch=" + std::to_string(s.epoch) + ",keys=" + std::to_string(s.keys) +
-              ",bytes=" + std::to_string(s.bytes));
+              ",bytes=" + std::to_string(s.bytes) + replication_fields(s));
   }
 }
 

@@ -200,13 +200,22 @@ def test_wiped_worker_comes_back_from_the_other_members(make):
     model = {b"%c%04d" % (b"abcdefghijklmnopqrstuvwxyz"[i % 26], i): b"x%d" % i for i in range(2000)}
     for k, v in model.items():
         assert r.set(k, v) is True
+    before = {s["id"]: s["epoch"] for s in c.status()["shards"]
+              if any(m["worker"] == "w2" for m in s["members"])}
+    assert before
     c.kill_worker("w2")
     shutil.rmtree(c.data_dir("w2"))
     c.start_worker("w2")
-    wait_until(lambda: fully_replicated(c), WAIT_S, "w2 caught up")
-    st = c.status()
-    on_w2 = [s for s in st["shards"] if any(m["worker"] == "w2" for m in s["members"])]
-    assert on_w2, st
+
+    def w2_back() -> bool:
+        # w2 left each of its shards (a new configuration) and came back with a full copy.
+        st = c.status()
+        again = {s["id"]: s["epoch"] for s in st["shards"]
+                 if any(m["worker"] == "w2" for m in s["members"])}
+        return fully_replicated(c) and set(again) == set(before) and all(
+            again[i] > before[i] for i in before)
+
+    wait_until(w2_back, WAIT_S, "w2 caught up")
     # w2 now holds real copies: with w1 gone for good too, every key still reads back.
     c.kill_worker("w1")
     time.sleep(LIVENESS_MS / 1000 + 1.0)
@@ -234,3 +243,90 @@ def test_broker_restart_rebuilds_configurations(make):
     wrong = {k: r.get(k) for k in model if r.get(k) != model[k]}
     assert not wrong, list(wrong.items())[:5]
     assert r.set(b"after", b"restart") is True and r.get(b"after") == b"restart"
+
+
+class ElasticReplicated(ReplicatedCluster):
+    def _broker_argv(self) -> list[str]:
+        argv = [a for a in super()._broker_argv() if a != "--no-auto-balance"]
+        return argv + ["--shard-max-keys", "400", "--move-chunk-keys", "100"]
+
+
+def members_of(st: dict, wid: str) -> list[int]:
+    return [s["id"] for s in st["shards"] if any(m["worker"] == wid for m in s.get("members", []))]
+
+
+def test_splits_moves_and_drains_keep_two_members(tmp_path):
+    c = ElasticReplicated(tmp_path, workers=3, split_points="m")
+    try:
+        c.start_broker()
+        for w in ("w1", "w2", "w3"):
+            c.start_worker(w)
+        c.start_frontend_proc()
+        c.wait_ready()
+        wait_until(lambda: fully_replicated(c), WAIT_S, "two in-sync members per shard")
+        load = Load(c, writers=2, keys_per_writer=150).start()
+        r = c.redis(socket_timeout=10)
+        model = {b"%c%05d" % (b"abcdefghijklmnopqrstuvwxyz"[i % 26], i): b"z%d" % i
+                 for i in range(4000)}
+        for k, v in model.items():
+            assert r.set(k, v) is True
+        # Shards above 400 keys split on every member; the pieces keep two members.
+        wait_until(lambda: len(c.status()["shards"]) >= 8 and fully_replicated(c), WAIT_S,
+                   "replicated shards split")
+        # An explicit move of a member, then a drain of w3: it ends holding no copy, every shard
+        # still has two in-sync members (on w1 and w2), and nothing is lost.
+        st = c.status()
+        shard = next(s for s in st["shards"] if "w3" not in [m["worker"] for m in s["members"]])
+        mv = c.admin("--wait", "20", "move", str(shard["id"]), "w3", check=False)
+        assert mv.returncode == 0, mv.stderr + mv.stdout
+        wait_until(lambda: shard["id"] in members_of(c.status(), "w3") and fully_replicated(c),
+                   WAIT_S, "the moved member in sync")
+        c.admin("drain", "w3")
+        wait_until(lambda: not members_of(c.status(), "w3") and fully_replicated(c), 90,
+                   "w3 drained")
+        load.finish()
+        assert not load.fail_times or load.longest_failure_window() < 10.0
+        load.check(c.redis(socket_timeout=10))
+        wrong = {k: r.get(k) for k in model if r.get(k) != model[k]}
+        assert not wrong, list(wrong.items())[:5]
+    finally:
+        c.stop()
+
+
+class SwitchableReplicas(PersistentCluster):
+    replicas = 1
+
+    def _broker_argv(self) -> list[str]:
+        return super()._broker_argv() + ["--replicas", str(self.replicas),
+                                         "--liveness-ms", str(LIVENESS_MS)]
+
+
+def test_a_one_copy_cluster_gets_replicated_when_the_broker_restarts_with_replicas_2(tmp_path):
+    c = SwitchableReplicas(tmp_path, workers=3, split_points="c,f,i,l,o,r")
+    try:
+        c.start_broker()
+        for w in ("w1", "w2", "w3"):
+            c.start_worker(w)
+        c.start_frontend_proc()
+        c.wait_ready()
+        r = c.redis(socket_timeout=10)
+        model = {b"%c%04d" % (b"abcdefghijklmnopqrstuvwxyz"[i % 26], i): b"o%d" % i
+                 for i in range(1500)}
+        for k, v in model.items():
+            assert r.set(k, v) is True
+        assert all("members" not in s for s in c.status()["shards"])
+        c.kill_broker()
+        c.replicas = 2
+        c.start_broker()
+        wait_until(lambda: fully_replicated(c), WAIT_S, "the shards replicated")
+        r = c.redis(socket_timeout=10)
+        wrong = {k: r.get(k) for k in model if r.get(k) != model[k]}
+        assert not wrong, list(wrong.items())[:5]
+        # Every shard's keys now live on two workers: with one gone, all still read back.
+        c.kill_worker("w1")
+        time.sleep(LIVENESS_MS / 1000 + 1.0)
+        wait_until(lambda: r.get(b"a0000") == b"o0", WAIT_S, "service after w1 died")
+        wrong = {k: r.get(k) for k in model if r.get(k) != model[k]}
+        assert not wrong, list(wrong.items())[:5]
+    finally:
+        c.stop()

@@ -223,6 +223,17 @@ TEST_CASE("replication fields round-trip: replicas, seq and zone, left out when 
   REQUIRE(reg_back.shards.size() == 1);
   CHECK(reg_back.shards[0].replicas == s.replicas);
 
+  SECTION("a status entry's joining member round-trips") {
+    ShardInfo st = s;
+    st.joining = "w3";
+    Reply status;
+    status.shards = {st};
+    Reply back;
+    REQUIRE(decode(encode(status), back).ok());
+    REQUIRE(back.shards.size() == 1);
+    CHECK(back.shards[0].joining == "w3");
+    CHECK(encode(reg).find("joining") == std::string::npos);
+  }
   SECTION("seq 0 is still sent (only an absent seq is left out)") {
     Op zero = set;
     zero.seq = 0;

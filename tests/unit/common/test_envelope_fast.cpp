@@ -38,6 +38,7 @@ struct Gen {
     if (coin()) {
       o.shard = static_cast<uint32_t>(number());
       o.epoch = number();
+      if (coin()) o.seq = number();  // a replicated write
     }
     o.stream = below(4) == 0;
     if (!nested && below(3) == 0) {
