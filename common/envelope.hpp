@@ -117,7 +117,7 @@ struct Reply {
   std::string cluster;
   std::vector<ShardInfo> handoffs;
   bool ephemeral = false;  // register: no --data-dir, so a restart has lost every shard
-  std::string zone;        // register: the worker's --zone label ("" none); replicas spread over zones
+  std::string zone;  // register: the worker's --zone label ("" none); replicas spread over zones
   // register and heartbeat: the worker's resident set size, and its --fsync mode when it has a
   // --data-dir ("" without one)
   std::optional<uint64_t> rss;
