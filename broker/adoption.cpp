@@ -138,11 +138,9 @@ void Broker::adopt_registration(const std::string& worker, const Reply& r) {
   }
   // Shards the map gives this worker that it no longer reports: nobody serves them now.
   for (auto& e : map_.entries()) {
-    const bool reported = std::any_of(r.shards.begin(), r.shards.end(),
-                                      [&](const ShardInfo& s) { return s.id == e.info.id; });
-    if (e.replicated() && e.owner.empty() && e.busy == ShardBusy::kNone && !reported &&
+    // A replicated shard waiting for its members: this one is now accounted for.
+    if (e.replicated() && e.owner.empty() && e.busy == ShardBusy::kNone &&
         std::count(e.info.replicas.begin(), e.info.replicas.end(), worker)) {
-      e.disowned.insert(worker);  // waiting for its members: this one has nothing
       adopt_members(e);
       continue;
     }

@@ -298,6 +298,10 @@ void Broker::complete_part(uint64_t sub_id, Reply&& reply) {
   if (found == nullptr) return;  // already failed (timeout or dead worker)
   PartRef ref = std::move(*found);
   parts_.erase(sub_id);
+  if (reply.where) {  // WHERE on a replicated shard names its members too
+    if (auto idx = map_.by_id(ref.shard_id); idx && map_.at(*idx).replicated())
+      reply.where->members = map_.at(*idx).info.replicas;
+  }
   if (ref.is_del && !ref.worker.empty()) {
     if (auto idx = map_.by_id(ref.shard_id)) {
       ShardEntry& shard = map_.at(*idx);

@@ -403,20 +403,20 @@ void Broker::finish_join(uint32_t shard_id) {
   reconfigure(shard, std::move(primary), std::move(followers), why);
 }
 
-// After a broker restart: a replicated copy is served once every member of its configuration
-// has reported it (one that has not might hold a later configuration without the others). Its
-// configuration is then recorded again at a new epoch, which restarts the write seqs.
-// A member that registered holding no copy of the shard at all (a wiped disk) cannot hold a later
-// configuration either: it is accounted for, and left out.
+// After a broker restart (or once a shard lost every member): a replicated copy is served once
+// every member of its configuration has registered, since one that has not might hold a later
+// configuration without the others. A registered member that did not report this copy holds no
+// later one either (that would have superseded it): a wiped disk, an older copy, or a member
+// removed for cause. It is left out and gets a new copy later. The configuration is then recorded
+// again at a new epoch, which restarts the write seqs.
 void Broker::adopt_members(ShardEntry& shard) {
   std::vector<std::string> holders;
   for (const auto& m : shard.info.replicas) {
-    const bool holds = shard.reporters.count(m) && registry_.alive(m);
-    if (!holds && !shard.disowned.count(m)) {
+    if (!registry_.alive(m)) {
       shard.owner.clear();
       return;
     }
-    if (holds) holders.push_back(m);
+    if (shard.reporters.count(m)) holders.push_back(m);
   }
   if (holders.empty()) {
     spdlog::error("broker: every member of shard {} registered without it: its data is lost",
@@ -426,7 +426,6 @@ void Broker::adopt_members(ShardEntry& shard) {
   std::string primary = holders.front();
   holders.erase(holders.begin());
   shard.reporters.clear();
-  shard.disowned.clear();
   reconfigure(shard, std::move(primary), std::move(holders), "its members registered");
 }
 

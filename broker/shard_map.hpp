@@ -72,7 +72,6 @@ struct ShardEntry {
   std::string drop_worker;
   uint64_t drop_epoch = 0;
   std::set<std::string> reporters;
-  std::set<std::string> disowned;           // members that registered holding no copy of it at all
   std::map<std::string, int64_t> departed;  // members that left, and when (--replica-timeout)
   // The last configuration all its members recorded: what the shard falls back to (and waits for
   // its members to report) when no in-sync member is left.

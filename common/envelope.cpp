@@ -154,7 +154,7 @@ void pack_op(Packer& p, const Op& op) {
 }
 
 void pack_where(Packer& p, const WhereInfo& w) {
-  p.pack_map(5);
+  p.pack_map(5 + !w.members.empty());
   pack_str(p, "shard");
   p.pack(w.shard);
   pack_str(p, "owner");
@@ -165,6 +165,11 @@ void pack_where(Packer& p, const WhereInfo& w) {
   p.pack(w.depth);
   pack_str(p, "found");
   p.pack(w.found);
+  if (!w.members.empty()) {
+    pack_str(p, "members");
+    p.pack_array(static_cast<uint32_t>(w.members.size()));
+    for (const auto& m : w.members) pack_str(p, m);
+  }
 }
 
 void pack_reply(Packer& p, const Reply& r) {
@@ -443,6 +448,7 @@ Status decode_where(const Obj& o, WhereInfo& w) {
     if (k == "path") return want_bytes(v, k, w.path);
     if (k == "depth") return want_u32(v, k, w.depth);
     if (k == "found") return want_bool(v, k, w.found);
+    if (k == "members") return want_bytes_array(v, k, w.members);
     return Status::Ok();
   });
 }

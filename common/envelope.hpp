@@ -89,6 +89,7 @@ struct WhereInfo {
   std::string path;  // "<shard>:LRRL"; the turns the key takes (or would take) from the shard root
   uint32_t depth = 0;
   bool found = false;
+  std::vector<std::string> members;  // a replicated shard's members, primary first (the broker's)
   bool operator==(const WhereInfo&) const = default;
 };
 

@@ -29,7 +29,7 @@ void write_items(std::string& out, const Reply& r) {
 
 void write_where(std::string& out, const Reply& r) {
   const WhereInfo w = r.where ? *r.where : WhereInfo{};
-  resp_array(out, 10);
+  resp_array(out, w.members.empty() ? 10 : 12);
   resp_bulk(out, "shard");
   resp_int(out, w.shard);
   resp_bulk(out, "owner");
@@ -40,6 +40,10 @@ void write_where(std::string& out, const Reply& r) {
   resp_int(out, w.depth);
   resp_bulk(out, "found");
   resp_int(out, w.found ? 1 : 0);
+  if (w.members.empty()) return;
+  resp_bulk(out, "members");  // a replicated shard: primary first
+  resp_array(out, w.members.size());
+  for (const auto& m : w.members) resp_bulk(out, m);
 }
 
 void write_seed_rng(std::string& out, const Reply& r) {

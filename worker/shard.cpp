@@ -231,8 +231,8 @@ Reply Shard::run_count(const Op&, const std::string&) {
 Reply Shard::run_where(const Op& sub, const std::string& worker_id) {
   const Treap::PathInfo p = tree_.path(*sub.key);
   Reply reply;
-  reply.where =
-      WhereInfo{info_.id, worker_id, std::to_string(info_.id) + ":" + p.turns, p.depth, p.found};
+  reply.where = WhereInfo{info_.id, worker_id, std::to_string(info_.id) + ":" + p.turns,
+                          p.depth,  p.found,   {}};  // members: the broker adds them
   return reply;
 }
 

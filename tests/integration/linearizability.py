@@ -353,7 +353,8 @@ class Nemesis:
         shards = ours or st["shards"]
         self.rng.shuffle(shards)
         for s in shards:
-            targets = [w for w in alive if w != s["owner"]]
+            holders = {m["worker"] for m in s.get("members", [])} | {s["owner"]}  # replicated: all
+            targets = [w for w in alive if w not in holders]
             if targets:
                 return s, self.rng.choice(targets)
         return None

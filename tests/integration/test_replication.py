@@ -330,3 +330,49 @@ def test_a_one_copy_cluster_gets_replicated_when_the_broker_restarts_with_replic
         assert not wrong, list(wrong.items())[:5]
     finally:
         c.stop()
+
+
+def test_where_names_the_members(make):
+    c = make("where")
+    wait_until(lambda: fully_replicated(c), WAIT_S, "two in-sync members per shard")
+    r = c.redis(socket_timeout=10)
+    assert r.set(b"gkey", b"v") is True
+    reply = r.execute_command("WHERE", b"gkey")
+    fields = dict(zip(reply[0::2], reply[1::2]))
+    shard = next(s for s in c.status()["shards"] if s["id"] == fields[b"shard"])
+    assert [m.decode() for m in fields[b"members"]] == [m["worker"] for m in shard["members"]]
+    assert fields[b"owner"].decode() == shard["owner"] == shard["members"][0]["worker"]
+
+
+@pytest.mark.parametrize("change", ["split", "move"])
+def test_primary_killed_in_the_middle_of_a_split_or_a_move(make, change):
+    c = make(f"kill_mid_{change}")
+    wait_until(lambda: fully_replicated(c), WAIT_S, "two in-sync members per shard")
+    r = c.redis(socket_timeout=10)
+    model = {b"i%05d" % i: b"m%d" % i for i in range(3000)}  # all in shard ['i', 'l')
+    for k, v in model.items():
+        assert r.set(k, v) is True
+    st = c.status()
+    shard = next(s for s in st["shards"] if s["lo"] == "i")
+    primary = shard["owner"]
+    if change == "split":
+        c.admin("--no-wait", "split", str(shard["id"]))
+    else:
+        members = {m["worker"] for m in shard["members"]}
+        target = next(w for w in ("w1", "w2", "w3") if w not in members)
+        c.admin("--no-wait", "move", str(shard["id"]), target)
+    time.sleep(0.01)
+    c.kill_worker(primary)
+    time.sleep(LIVENESS_MS / 1000 + 0.5)
+    c.start_worker(primary)
+    wait_until(lambda: fully_replicated(c), 60, "two in-sync members per shard again")
+    # One set of members per range, every key readable with its value, and a full range read in
+    # key order.
+    st = c.status()
+    ranges = [(s["lo"], s["hi"]) for s in st["shards"]]
+    assert len(set(ranges)) == len(ranges)
+    r = c.redis(socket_timeout=10)
+    wrong = {k: r.get(k) for k in model if r.get(k) != model[k]}
+    assert not wrong, list(wrong.items())[:5]
+    flat = r.execute_command("RNG", b"i", b"i99999")
+    assert flat[0::2] == sorted(model)

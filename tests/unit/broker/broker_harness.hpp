@@ -87,10 +87,12 @@ class FakeWorker {
   }
 
   void register_with(std::vector<ShardInfo> shards, std::string cluster,
-                     std::vector<ShardInfo> handoffs = {}, bool ephemeral = false) {
+                     std::vector<ShardInfo> handoffs = {}, bool ephemeral = false,
+                     std::string zone = {}) {
     Reply reg;
     reg.op = "register";
     reg.worker = id_;
+    reg.zone = std::move(zone);
     reg.shards = std::move(shards);
     reg.cluster = std::move(cluster);
     reg.handoffs = std::move(handoffs);

@@ -220,4 +220,28 @@ TEST_CASE("a member that registers without the shard is left out and the other s
   FAIL("the shard was not served by its remaining member");
 }
 
+TEST_CASE("the members of a shard go to distinct zones when there are enough") {
+  broker::BrokerConfig cfg = replicated_config();
+  cfg.min_workers = 4;
+  cfg.split_points = {"d", "h", "m", "r"};
+  BrokerHarness h(cfg);
+  const std::map<std::string, std::string> zone = {
+      {"w1", "rack-a"}, {"w2", "rack-a"}, {"w3", "rack-b"}, {"w4", "rack-b"}};
+  for (const auto& [id, z] : zone) h.worker(id).register_with({}, "", {}, false, z);
+  std::map<uint32_t, std::vector<std::string>> members;
+  for (const auto& [id, z] : zone) {
+    auto a = h.expect_assign(h.worker(id));
+    REQUIRE(a);
+    for (const auto& s : a->shards) members[s.id] = s.replicas;
+  }
+  REQUIRE(members.size() == 5);
+  std::map<std::string, int> copies;
+  for (const auto& [id, m] : members) {
+    REQUIRE(m.size() == 2);
+    CHECK(zone.at(m[0]) != zone.at(m[1]));
+    for (const auto& w : m) ++copies[w];
+  }
+  for (const auto& [w, n] : copies) CHECK(n <= 3);  // 10 copies over 4 workers: spread
+}
+
 }  // namespace clossyne::testing

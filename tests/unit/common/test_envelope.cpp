@@ -64,7 +64,7 @@ TEST_CASE("a reply survives encode and decode") {
   r.n = -3;
   r.values = std::vector<std::optional<std::string>>{std::string("a"), std::nullopt};
   r.items = std::vector<KV>{{"k1", "v1"}, {"k2", "v2"}};
-  r.where = WhereInfo{2, "w1", "2:LR", 2, true};
+  r.where = WhereInfo{2, "w1", "2:LR", 2, true, {}};
   ShardInfo s;
   s.id = 1;
   s.hi.emplace("m");
@@ -223,6 +223,16 @@ TEST_CASE("replication fields round-trip: replicas, seq and zone, left out when 
   REQUIRE(reg_back.shards.size() == 1);
   CHECK(reg_back.shards[0].replicas == s.replicas);
 
+  SECTION("a WHERE reply's members round-trip, and are left out when there are none") {
+    Reply where;
+    where.where = WhereInfo{7, "w2", "7:LR", 2, true, {"w2", "w1"}};
+    Reply back;
+    REQUIRE(decode(encode(where), back).ok());
+    REQUIRE(back.where.has_value());
+    CHECK(*back.where == *where.where);
+    where.where->members.clear();
+    CHECK(encode(where).find("members") == std::string::npos);
+  }
   SECTION("a status entry's joining member round-trips") {
     ShardInfo st = s;
     st.joining = "w3";

@@ -45,10 +45,15 @@ TEST_CASE("RESP replies for each kind") {
         "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n");
   CHECK(fmt(ReplyKind::kItems, with_items({})) == "*0\r\n");
   Reply where;
-  where.where = WhereInfo{7, "w1", "7:LR", 2, true};
+  where.where = WhereInfo{7, "w1", "7:LR", 2, true, {}};
   CHECK(fmt(ReplyKind::kWhere, where) ==
         "*10\r\n$5\r\nshard\r\n:7\r\n$5\r\nowner\r\n$2\r\nw1\r\n$4\r\npath\r\n$4\r\n7:LR\r\n"
         "$5\r\ndepth\r\n:2\r\n$5\r\nfound\r\n:1\r\n");
+  where.where->members = {"w1", "w3"};  // a replicated shard: two more elements
+  CHECK(
+      fmt(ReplyKind::kWhere, where) ==
+      "*12\r\n$5\r\nshard\r\n:7\r\n$5\r\nowner\r\n$2\r\nw1\r\n$4\r\npath\r\n$4\r\n7:LR\r\n"
+      "$5\r\ndepth\r\n:2\r\n$5\r\nfound\r\n:1\r\n$7\r\nmembers\r\n*2\r\n$2\r\nw1\r\n$2\r\nw3\r\n");
 }
 
 TEST_CASE("error replies are one line and never say ERR twice") {
