@@ -36,7 +36,8 @@ void kill(BrokerHarness& h, FakeWorker& w) {
   w.heartbeats = false;
   const int64_t deadline = now_ms() + 4 * kLivenessMs + kWaitMs;
   while (now_ms() < deadline) {
-    const WorkerInfo* info = find_worker(h.status(), w.id());
+    const Reply st = h.status();  // kept: find_worker points into it
+    const WorkerInfo* info = find_worker(st, w.id());
     REQUIRE(info != nullptr);
     if (!info->alive) return;
     h.pump(50);
@@ -126,7 +127,8 @@ TEST_CASE(
   CHECK(assigned->shards[0].id == 5);
   CHECK(assigned->drops.empty());
   CHECK(h.get("z").value == served_by("w3", 5, 9));
-  const WorkerInfo* back = find_worker(h.status(), "w3");
+  const Reply st_back = h.status();
+  const WorkerInfo* back = find_worker(st_back, "w3");
   REQUIRE(back != nullptr);
   CHECK(back->alive);
   CHECK(back->shards == 1);
