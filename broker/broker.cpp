@@ -211,7 +211,6 @@ void Broker::route(std::size_t shard_index, uint64_t sub_id, Op op) {
 }
 
 void Broker::dispatch(ShardEntry& shard, uint64_t sub_id, Op op) {
-  if (shard.replicated()) return dispatch_replicated(shard, sub_id, std::move(op));
   PartRef* ref = parts_.find(sub_id);
   if (ref == nullptr) return;
   ref->worker = shard.owner;
@@ -220,9 +219,8 @@ void Broker::dispatch(ShardEntry& shard, uint64_t sub_id, Op op) {
   op.epoch = shard.info.epoch;
   // A delete restructures its shard: later ops on the shard wait until it is answered.
   if (op.op == op::kDel) shard.barrier = true;
-  Op& batch = outgoing_[shard.owner];
-  batch.op = std::string(op::kBatch);
-  batch.batch.push_back(std::move(op));
+  if (shard.replicated()) replicate_write(shard, *ref, op);
+  enqueue(shard.owner, std::move(op));
 }
 
 // Releases held ops in order until one of them takes the barrier again.

@@ -94,6 +94,7 @@ class Broker {
   void note_shard_stats(const std::string& worker, const std::vector<ShardInfo>& shards);
   void send_assign(const std::string& worker);
   void send_to_worker(const std::string& worker, const Op& op);
+  void enqueue(const std::string& worker, Op op);
   uint64_t send_internal(const std::string& worker, InternalKind kind, uint32_t shard, Op op);
   void flush_worker_batches();
   void housekeeping();
@@ -135,7 +136,7 @@ class Broker {
   void place_members(ShardEntry& shard);
   std::optional<std::string> choose_member(const ShardEntry& shard) const;
   std::optional<std::string> next_member(ShardEntry& shard, int64_t now);
-  void dispatch_replicated(ShardEntry& shard, uint64_t sub_id, Op op);
+  void replicate_write(ShardEntry& shard, PartRef& ref, Op& op);
   void on_member_reply(const std::string& worker, uint64_t sub_id, Reply reply);
   void finish_replicated(uint64_t sub_id);
   void member_failed(ShardEntry& shard, const std::string& worker, const std::string& why);

@@ -100,29 +100,15 @@ void Broker::place_members(ShardEntry& shard) {
   shard.confirmed_replicas = shard.info.replicas;
 }
 
-// A write goes to every member with the next seq; anything else to the primary alone.
-void Broker::dispatch_replicated(ShardEntry& shard, uint64_t sub_id, Op op) {
-  PartRef* ref = parts_.find(sub_id);
-  if (ref == nullptr) return;
-  ref->worker = shard.owner;
-  op.id = sub_id;
-  op.shard = shard.info.id;
-  op.epoch = shard.info.epoch;
-  if (op.op == op::kDel) shard.barrier = true;
-  if (is_write(op.op)) {
-    op.seq = ++shard.seq;
-    ref->replicated = true;
-    ref->waiting = shard.info.replicas;
-    ref->result.reset();
-    for (const auto& f : shard.followers) {
-      Op& batch = outgoing_[f];
-      batch.op = std::string(op::kBatch);
-      batch.batch.push_back(op);
-    }
-  }
-  Op& batch = outgoing_[shard.owner];
-  batch.op = std::string(op::kBatch);
-  batch.batch.push_back(std::move(op));
+// A write to a replicated shard takes the next seq and goes to the followers too (dispatch() sends
+// it to the primary); every member is then waited for.
+void Broker::replicate_write(ShardEntry& shard, PartRef& ref, Op& op) {
+  if (!is_write(op.op)) return;
+  op.seq = ++shard.seq;
+  ref.replicated = true;
+  ref.waiting = shard.info.replicas;
+  ref.result.reset();
+  for (const auto& f : shard.followers) enqueue(f, op);
 }
 
 void Broker::on_member_reply(const std::string& worker, uint64_t sub_id, Reply reply) {

@@ -99,10 +99,15 @@ uint64_t Broker::send_internal(const std::string& worker, InternalKind kind, uin
   const uint64_t sub_id = (uint64_t{1} << 63) | next_internal_++;
   internal_[sub_id] = InternalRef{kind, shard, worker};
   op.id = sub_id;
+  enqueue(worker, std::move(op));
+  return sub_id;
+}
+
+// Into the worker's batch for this loop turn (flush_worker_batches sends it).
+void Broker::enqueue(const std::string& worker, Op op) {
   Op& batch = outgoing_[worker];
   batch.op = std::string(op::kBatch);
   batch.batch.push_back(std::move(op));
-  return sub_id;
 }
 
 void Broker::flush_worker_batches() {
