@@ -329,6 +329,35 @@ TEST_CASE("string_commands: INCR family and INCRBYFLOAT keep the TTL", "[string_
   CHECK(f.n("ttl") == -1);
 }
 
+TEST_CASE("string_commands: writes over an expired key never revive its TTL", "[string_commands]") {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> writes = {
+      {"incr", {}},
+      {"incrby", {"2"}},
+      {"decr", {}},
+      {"decrby", {"2"}},
+      {"incrbyfloat", {"1.5"}},
+      {"append", {"x"}},
+      {"setrange", {"2", "x"}},
+      {"setbit", {"3", "1"}},
+      {"getset", {"x"}},
+      {"setnx", {"x"}}};
+  for (const auto& [op, args] : writes) {
+    INFO(op);
+    Fixture f;
+    f.key.stored = "7";
+    f.key.ttl_at = f.key.now;  // expired: absent, its entry not yet removed
+    const Reply r = run_string_command(op, std::nullopt, args, f.key.now, f.key);
+    CHECK(r.ok);
+    CHECK(f.value());
+    CHECK(f.n("ttl") == -1);
+  }
+  Fixture f;
+  f.key.stored = "7";
+  f.key.ttl_at = f.key.now - 1;
+  CHECK(is_ok(f.set("v", {"KEEPTTL"})));
+  CHECK(f.n("ttl") == -1);
+}
+
 TEST_CASE("string_commands: INCRBYFLOAT values and formatting", "[string_commands]") {
   Fixture f;
   CHECK(is_bulk(f.run("incrbyfloat", {"1"}), "1"));
