@@ -20,6 +20,7 @@ enum class ReplyKind : uint8_t {
   kItems,    // flat array k1 v1 k2 v2 ... (RNG)
   kWhere,    // WHERE's 10-element array
   kType,     // +string when the key exists (n > 0), else +none
+  kAuto,     // by what the reply holds: values an array, n an integer, a value bulk/nil, else +OK
   kSeedSet,  // seed dialect: OK
   kSeedGet,  // seed dialect: the raw value, or NS
   kSeedDel,  // seed dialect: OK, or NS when nothing was deleted

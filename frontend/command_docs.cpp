@@ -1,6 +1,9 @@
 #include "command_docs.hpp"
 
+#include <algorithm>
+
 #include "command_table.hpp"
+#include "glob_match.hpp"
 #include "resp_writer.hpp"
 
 namespace clossyne::frontend {
@@ -75,7 +78,14 @@ void write_info(std::string& out, const CommandSpec& c) {
   resp_int(out, c.first_key);
   resp_int(out, c.last_key);
   resp_int(out, c.key_step);
-  for (int i = 0; i < 4; ++i) resp_array(out, 0);  // ACL categories, tips, key specs, subcommands
+  const std::vector<std::string_view> categories = acl_categories(c);
+  resp_array(out, categories.size());
+  for (auto cat : categories) {
+    std::string name(1, '@');
+    name.append(cat);
+    resp_simple(out, name);
+  }
+  for (int i = 0; i < 3; ++i) resp_array(out, 0);  // tips, key specs, subcommands
 }
 
 // The specs named in args[2..], or every spec when none is named; unknown names give nullptr.
@@ -109,10 +119,38 @@ std::string docs_reply(std::vector<const CommandSpec*> specs) {
   return out;
 }
 
-std::string list_reply() {
+// COMMAND LIST [FILTERBY MODULE name|ACLCAT category|PATTERN pattern], parsed as Redis 7's
+// commandListCommand. There are no modules; ACLCAT takes the category without '@'.
+std::string list_reply(const std::vector<std::string>& args) {
   std::string out;
-  resp_array(out, kCommandTable.size());
-  for (const auto& c : kCommandTable) resp_bulk(out, c.name);
+  std::string type, arg;
+  for (std::size_t i = 2; i < args.size(); i += 3) {
+    if (to_lower(args[i]) != "filterby" || args.size() - 1 - i != 2) {
+      resp_error(out, "syntax error");
+      return out;
+    }
+    type = to_lower(args[i + 1]);
+    if (type != "module" && type != "aclcat" && type != "pattern") {
+      resp_error(out, "syntax error");
+      return out;
+    }
+    arg = args[i + 2];
+  }
+  std::vector<std::string_view> names;
+  for (const auto& c : kCommandTable) {
+    bool keep = true;
+    if (type == "module") {
+      keep = false;
+    } else if (type == "aclcat") {
+      const auto cats = acl_categories(c);
+      keep = std::find(cats.begin(), cats.end(), to_lower(arg)) != cats.end();
+    } else if (type == "pattern") {
+      keep = glob_match(arg, c.name, /*nocase=*/true);
+    }
+    if (keep) names.push_back(c.name);
+  }
+  resp_array(out, names.size());
+  for (auto n : names) resp_bulk(out, n);
   return out;
 }
 
@@ -125,7 +163,7 @@ std::string command_reply(const std::vector<std::string>& args) {
   if (sub == "count") {
     resp_int(out, static_cast<int64_t>(kCommandTable.size()));
   } else if (sub == "list") {
-    out = list_reply();
+    out = list_reply(args);
   } else if (sub == "info") {
     out = info_reply(named(args));
   } else if (sub == "docs") {

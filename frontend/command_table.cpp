@@ -28,6 +28,36 @@ std::optional<std::string> check_arity(const CommandSpec& spec, std::size_t word
   return "ERR wrong number of arguments for '" + std::string(spec.name) + "' command";
 }
 
+std::vector<std::string_view> acl_categories(const CommandSpec& spec) {
+  std::vector<std::string_view> out;
+  const auto has = [&](std::string_view flag) {
+    const std::string_view f = spec.flags;
+    for (std::size_t at = 0; (at = f.find(flag, at)) != std::string_view::npos; at += flag.size()) {
+      const bool starts = at == 0 || f[at - 1] == ' ';
+      const bool ends = at + flag.size() == f.size() || f[at + flag.size()] == ' ';
+      if (starts && ends) return true;
+    }
+    return false;
+  };
+  if (spec.group == "generic" || spec.name == "dbsize" || spec.name == "flushdb" ||
+      spec.name == "flushall") {
+    out.push_back("keyspace");
+  }
+  if (spec.group == "string" || spec.group == "bitmap" || spec.group == "connection" ||
+      spec.group == "scripting") {
+    out.push_back(spec.group);
+  }
+  if (has("write")) out.push_back("write");
+  if (has("readonly")) out.push_back("read");
+  out.push_back(has("fast") ? "fast" : "slow");
+  if (has("admin")) out.push_back("admin");
+  if (has("admin") || spec.name == "keys" || spec.name == "flushdb" || spec.name == "flushall" ||
+      spec.name == "info") {
+    out.push_back("dangerous");
+  }
+  return out;
+}
+
 std::string unknown_command_error(const std::vector<std::string>& args) {
   // Redis 7 (processCommand): the name up to 128 bytes, then quoted args while under 128 bytes.
   std::string quoted;

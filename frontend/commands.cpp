@@ -5,6 +5,8 @@
 #include "flush_job.hpp"
 #include "info_job.hpp"
 #include "key_scan_job.hpp"
+#include "lcs.hpp"
+#include "randomkey_job.hpp"
 #include "resp_writer.hpp"
 #include "seed_dialect.hpp"
 
@@ -35,6 +37,10 @@ Action start_job(Handler h, std::vector<std::string>& args, CommandContext& ctx)
       return build_info(args, ctx.server);
     case Handler::kFlushdb:
       return build_flushdb(args);
+    case Handler::kLcs:
+      return build_lcs(args);
+    case Handler::kRandomkey:
+      return build_randomkey();
     default:
       return error("internal error: not a job");
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <type_traits>
 
@@ -10,9 +11,9 @@
 namespace clossyne::frontend {
 namespace {
 
-constexpr std::array<std::string_view, 9> kSections = {"server",      "clients",  "memory",
-                                                       "persistence", "stats",    "replication",
-                                                       "cluster",     "keyspace", "clossyne"};
+constexpr std::array<std::string_view, 10> kSections = {
+    "server",      "clients", "memory",  "persistence", "stats",
+    "replication", "cpu",     "cluster", "keyspace",    "clossyne"};
 
 class Lines {
  public:
@@ -101,6 +102,7 @@ void memory_section(const InfoData& d, Lines& l) {
       .add("used_memory_rss", sums.rss)
       .add("used_memory_rss_human", bytes_to_human(sums.rss))
       .add("used_memory_dataset", sums.bytes)
+      .add("mem_allocator", "libc")
       .add("maxmemory", 0)
       .add("maxmemory_human", "0B")
       .add("maxmemory_policy", "noeviction");
@@ -121,10 +123,27 @@ void stats_section(const InfoData& d, Lines& l) {
       .add("total_error_replies_protocol", d.server.protocol_errors);
 }
 
+// Seconds with 6 decimals, as Redis prints used_cpu_*.
+std::string cpu_seconds(int64_t us) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%lld.%06lld", static_cast<long long>(us / 1000000),
+                static_cast<long long>(us % 1000000));
+  return buf;
+}
+
+// The frontend process's own CPU time (the workers' and broker's are not summed in).
+void cpu_section(const InfoData& d, Lines& l) {
+  l.add("used_cpu_sys", cpu_seconds(d.cpu_sys_us))
+      .add("used_cpu_user", cpu_seconds(d.cpu_user_us))
+      .add("used_cpu_sys_children", "0.000000")
+      .add("used_cpu_user_children", "0.000000");
+}
+
 void keyspace_section(const InfoData& d, Lines& l) {
   // Redis lists only non-empty databases.
   if (d.keys && *d.keys > 0) {
-    l.add("db0", "keys=" + std::to_string(*d.keys) + ",expires=0,avg_ttl=0");
+    l.add("db0", "keys=" + std::to_string(*d.keys) + ",expires=" + std::to_string(d.expires) +
+                     ",avg_ttl=0");
   }
 }
 
@@ -148,6 +167,7 @@ void clossyne_section(const InfoData& d, Lines& l) {
   const bool ok = d.have_status && d.keys.has_value();
   l.add("cluster_state", ok ? "ok" : "fail");
   if (!d.cluster_error.empty()) l.add("cluster_error", escape(d.cluster_error));
+  if (!d.expires_error.empty()) l.add("expires_error", escape(d.expires_error));
   l.add("frontend_rss", d.rss_bytes);
   if (d.keys) l.add("keys", *d.keys);
   if (!d.have_status) return;
@@ -186,6 +206,7 @@ void write_section(std::string_view name, const InfoData& d, std::string& out) {
     l.add("role", "master").add("connected_slaves", 0);
     return;
   }
+  if (name == "cpu") return cpu_section(d, l);
   if (name == "cluster") {
     l.add("cluster_enabled", 0);  // not Redis Cluster: no slots, no MOVED
     return;
@@ -220,8 +241,8 @@ std::string format_info(const InfoData& data, const std::vector<std::string>& se
   std::string out;
   for (const auto& name : sections) {
     if (!out.empty()) out.append("\r\n");
-    std::string title = name;
-    title[0] = static_cast<char>(title[0] - 'a' + 'A');
+    std::string title = name == "cpu" ? std::string("CPU") : name;  // Redis's spelling
+    title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
     out.append("# ").append(title).append("\r\n");
     write_section(name, data, out);
   }

@@ -1,5 +1,5 @@
 // INFO's text: Redis-style sections ("# Server", "# Clients", "# Memory", "# Persistence",
-// "# Stats", "# Replication", "# Cluster", "# Keyspace") with `name:value` lines, plus
+// "# Stats", "# Replication", "# CPU", "# Cluster", "# Keyspace") with `name:value` lines, plus
 // "# Clossyne": the cluster's workers and shards as the broker's `status` reports them. Memory and
 // persistence describe the cluster: sums over its live workers (docs/COMMANDS.md, INFO). Lines end
 // with CRLF and sections are separated by an empty line, as Redis writes them. Pure functions.
@@ -23,7 +23,12 @@ struct InfoData {
   long pid = 0;
   uint64_t rss_bytes = 0;       // the frontend's own resident size
   std::optional<int64_t> keys;  // DBSIZE, when the cluster answered
-  bool have_status = false;     // workers/shards below are the broker's status
+  int64_t expires = 0;          // keys with a TTL (dbsize "expires")
+  std::string expires_error;    // why `expires` is missing (a cluster without the op answers 0)
+  // The frontend process's CPU time (getrusage), in microseconds
+  int64_t cpu_user_us = 0;
+  int64_t cpu_sys_us = 0;
+  bool have_status = false;  // workers/shards below are the broker's status
   std::vector<WorkerInfo> workers;
   std::vector<ShardInfo> shards;
   std::string cluster_error;  // why keys/status are missing

@@ -1,5 +1,6 @@
 #include "info_job.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/clock.hpp"
@@ -23,7 +24,7 @@ Op make_op(std::string_view name) {
   return o;
 }
 
-// Asks the broker for `status`, then `dbsize`, then formats.
+// Asks the broker for `status`, then `dbsize`, then the keys with a TTL, then formats.
 class InfoJob : public Job {
  public:
   InfoJob(InfoData data, std::vector<std::string> sections)
@@ -37,10 +38,21 @@ class InfoJob : public Job {
       on_status(reply);
       return JobStep::send(make_op(proto::op::kDbsize));
     }
+    if (!got_dbsize_) {
+      got_dbsize_ = true;
+      if (reply.ok) {
+        data_.keys = reply.n.value_or(0);
+      } else if (data_.cluster_error.empty()) {
+        data_.cluster_error = reply.error;
+      }
+      Op expires = make_op(proto::op::kDbsize);
+      expires.args.emplace_back("expires");
+      return JobStep::send(std::move(expires));
+    }
     if (reply.ok) {
-      data_.keys = reply.n.value_or(0);
-    } else if (data_.cluster_error.empty()) {
-      data_.cluster_error = reply.error;
+      data_.expires = reply.n.value_or(0);
+    } else {
+      data_.expires_error = reply.error;  // shown in # Clossyne; expires= says 0
     }
     return JobStep::finish(info_reply(data_, sections_));
   }
@@ -59,6 +71,7 @@ class InfoJob : public Job {
   InfoData data_;
   std::vector<std::string> sections_;
   bool got_status_ = false;
+  bool got_dbsize_ = false;
 };
 
 }  // namespace
@@ -69,6 +82,11 @@ Action build_info(const std::vector<std::string>& args, const ServerInfo& server
   data.now_ms = now_ms();
   data.pid = static_cast<long>(::getpid());
   data.rss_bytes = resident_bytes();
+  rusage ru{};
+  if (::getrusage(RUSAGE_SELF, &ru) == 0) {
+    data.cpu_user_us = ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
+    data.cpu_sys_us = ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
+  }
   std::vector<std::string> sections = info_sections(args);
   if (!info_needs_cluster(sections)) return Action::local(info_reply(data, sections));
   return Action::start_job(std::make_shared<InfoJob>(std::move(data), std::move(sections)));

@@ -59,6 +59,14 @@ void write_seed_rng(std::string& out, const Reply& r) {
   }
 }
 
+// The string and key commands' replies (common/keyed_ops.hpp): the worker says what it answers.
+void write_auto(std::string& out, const Reply& r) {
+  if (r.values) return write_values(out, r);
+  if (r.n) return resp_int(out, *r.n);
+  if (r.has_value) return r.value ? resp_bulk(out, *r.value) : resp_nil(out);
+  resp_simple(out, "OK");
+}
+
 void write_resp(std::string& out, ReplyKind kind, const Reply& r) {
   switch (kind) {
     case ReplyKind::kOk:
@@ -75,6 +83,8 @@ void write_resp(std::string& out, ReplyKind kind, const Reply& r) {
       return write_where(out, r);
     case ReplyKind::kType:
       return resp_simple(out, r.n.value_or(0) > 0 ? "string" : "none");
+    case ReplyKind::kAuto:
+      return write_auto(out, r);
     default:
       return;
   }

@@ -130,7 +130,8 @@ TEST_CASE("FLUSHDB deletes page by page") {
   CHECK(empty.job->on_reply(items({})).reply == "+OK\r\n");
 }
 
-TEST_CASE("INFO asks status then dbsize, and survives a cluster that cannot answer") {
+TEST_CASE(
+    "INFO asks status, dbsize and the keys with a TTL, and survives a cluster that cannot answer") {
   Fixture f;
   CHECK(f.run({"INFO", "server"}).kind == Action::Kind::kLocal);
   Action a = f.run({"INFO"});
@@ -142,14 +143,34 @@ TEST_CASE("INFO asks status then dbsize, and survives a cluster that cannot answ
   s = a.job->on_reply(st);
   CHECK(s.op.op == "dbsize");
   s = a.job->on_reply(count(3));
+  REQUIRE_FALSE(s.done);
+  CHECK(s.op.op == "dbsize");
+  CHECK(s.op.args == std::vector<std::string>{"expires"});
+  s = a.job->on_reply(count(2));
   REQUIRE(s.done);
-  CHECK(s.reply.find("db0:keys=3,expires=0,avg_ttl=0") != std::string::npos);
+  CHECK(s.reply.find("db0:keys=3,expires=2,avg_ttl=0") != std::string::npos);
+  CHECK(s.reply.find("\r\nmem_allocator:libc\r\n") != std::string::npos);
+  CHECK(s.reply.find("# CPU\r\nused_cpu_sys:") != std::string::npos);
+  CHECK(s.reply.find("\r\nused_cpu_user:") != std::string::npos);
+  CHECK(s.reply.find("expires_error") == std::string::npos);
+
+  // A cluster whose workers do not count TTLs yet: expires=0, and the error is shown.
+  Action c = f.run({"INFO", "keyspace", "clossyne"});
+  c.job->start();
+  c.job->on_reply(st);
+  c.job->on_reply(count(4));
+  s = c.job->on_reply(Reply::Error(3, "ERR unknown op"));
+  REQUIRE(s.done);
+  CHECK(s.reply.find("db0:keys=4,expires=0,avg_ttl=0") != std::string::npos);
+  CHECK(s.reply.find("expires_error:ERR\\x20unknown\\x20op") != std::string::npos);
   CHECK(s.reply.find("worker0:id=w1,alive=1") != std::string::npos);
 
   Action b = f.run({"INFO", "keyspace"});
   b.job->start();
   b.job->on_reply(Reply::Error(1, "ERR cluster not ready"));
+  b.job->on_reply(Reply::Error(2, "ERR cluster not ready"));
   s = b.job->on_reply(Reply::Error(2, "ERR cluster not ready"));
+  REQUIRE(s.done);
   CHECK(s.reply.find("# Keyspace\r\n") != std::string::npos);
   CHECK(s.reply.find("db0") == std::string::npos);
 }
