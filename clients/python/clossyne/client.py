@@ -76,10 +76,138 @@ def _where(reply: dict) -> Dict[str, Any]:
             for k, v in w.items()}
 
 
+def _bool(reply: dict) -> bool:
+    return _n(reply) > 0
+
+
+def _float(reply: dict) -> float:
+    return float(_field(reply, "value"))
+
+
+def _auto(reply: dict) -> Any:
+    """A string or key command's reply as the worker shaped it: an int (`n`), bytes or None
+    (`value`, present even when nil), else True (+OK)."""
+    if "values" in reply:
+        return _values(reply)
+    if reply.get("n") is not None:
+        return int(reply["n"])
+    if "value" in reply:
+        return _as_bytes(reply["value"])
+    return True
+
+
+def _type(reply: dict) -> str:
+    return "string" if _n(reply) > 0 else "none"
+
+
+def _word(x: Any) -> bytes:
+    """An argument word: numbers as their decimal text (floats with repr's precision)."""
+    if isinstance(x, bool):
+        raise TypeError("a Clossyne argument must be bytes, str or a number, not bool")
+    if isinstance(x, (int, float)):
+        return repr(x).encode() if isinstance(x, float) else str(x).encode()
+    return _b(x, "argument")
+
+
+def _keyed(op: str, key: BytesLike, words: Iterable[Any], convert: Convert = _auto) -> Tuple[dict, Convert]:
+    """A single-key string or key command (docs/PROTOCOL.md, "String and key commands"): the op is the
+    Redis command's name in lower case, `args` the words after the key."""
+    fields: dict = {"op": op, "key": _b(key)}
+    words = [_word(w) for w in words]
+    if words:
+        fields["args"] = words
+    return fields, convert
+
+
+def _expiry_words(ex=None, px=None, exat=None, pxat=None) -> List[Any]:
+    given = [(w, v) for w, v in (("EX", ex), ("PX", px), ("EXAT", exat), ("PXAT", pxat)) if v is not None]
+    if len(given) > 1:
+        raise ValueError("give at most one of ex, px, exat, pxat")
+    return [x for pair in given for x in pair]
+
+
+def _set_words(ex=None, px=None, exat=None, pxat=None, nx=False, xx=False, keepttl=False,
+               get=False) -> List[Any]:
+    if nx and xx:
+        raise ValueError("nx and xx exclude each other")
+    words = _expiry_words(ex, px, exat, pxat)
+    if keepttl:
+        if words:
+            raise ValueError("keepttl excludes ex, px, exat and pxat")
+        words.append("KEEPTTL")
+    if nx:
+        words.append("NX")
+    if xx:
+        words.append("XX")
+    if get:
+        words.append("GET")
+    return words
+
+
+def _condition(nx=False, xx=False, gt=False, lt=False) -> List[str]:
+    return [w for w, on in (("NX", nx), ("XX", xx), ("GT", gt), ("LT", lt)) if on]
+
+
+def _pairs(pairs: Any) -> List[list]:
+    if isinstance(pairs, Mapping):
+        pairs = pairs.items()
+    return [[_b(k), _b(v, "value")] for k, v in pairs]
+
+
+# Ops whose only arguments are the key and fixed words, with how their replies convert.
+_SIMPLE_KEYED: Dict[str, Convert] = {
+    "setnx": _bool, "setex": _true, "psetex": _true, "getset": _get_value, "getdel": _get_value,
+    "incr": _n, "decr": _n, "incrby": _n, "decrby": _n, "incrbyfloat": _float, "append": _n,
+    "strlen": _n, "getrange": _get_value, "substr": _get_value, "setrange": _n, "getbit": _n,
+    "setbit": _n, "ttl": _n, "pttl": _n, "expiretime": _n, "pexpiretime": _n, "persist": _bool,
+    "type": _type,
+}
+
+
 def _build(op: str, *args: Any, **kw: Any) -> Tuple[dict, Convert]:
     if op == "set":
         key, value = args
-        return {"op": "set", "key": _b(key), "value": _b(value, "value")}, _true
+        words = _set_words(**kw)
+        fields = {"op": "set", "key": _b(key), "value": _b(value, "value")}
+        if not words:
+            return fields, _true
+        fields["args"] = [_word(w) for w in words]
+        if kw.get("get"):
+            return fields, _get_value
+        return fields, lambda r: True if "value" not in r else None
+    if op in _SIMPLE_KEYED:
+        key, *rest = args
+        return _keyed(op, key, rest, _SIMPLE_KEYED[op])
+    if op == "getex":
+        (key,) = args
+        persist = kw.pop("persist", False)
+        words = _expiry_words(**kw)
+        if persist:
+            if words:
+                raise ValueError("persist excludes ex, px, exat and pxat")
+            words = ["PERSIST"]
+        return _keyed("getex", key, words, _get_value)
+    if op == "bitcount":
+        key, *rest = args
+        return _keyed("bitcount", key, [w for w in rest if w is not None], _n)
+    if op in ("expire", "pexpire", "expireat", "pexpireat"):
+        key, when = args
+        return _keyed(op, key, [when] + _condition(**kw), _bool)
+    if op == "msetnx":
+        (pairs,) = args
+        return {"op": "msetnx", "pairs": _pairs(pairs)}, _bool
+    if op == "rename":
+        src, dst = args
+        return {"op": "rename", "keys": [_b(src), _b(dst)]}, _true
+    if op == "renamenx":
+        src, dst = args
+        return {"op": "renamenx", "keys": [_b(src), _b(dst)]}, _bool
+    if op == "copy":
+        src, dst = args
+        fields = {"op": "copy", "keys": [_b(src), _b(dst)]}
+        if kw.get("replace"):
+            fields["args"] = [b"REPLACE"]
+        return fields, _bool
     if op == "get":
         (key,) = args
         return {"op": "get", "key": _b(key)}, _get_value
@@ -256,9 +384,16 @@ class Client:
         return self._checked(reply)
 
     # ---- operations ------------------------------------------------------------------------------
-    def set(self, key: BytesLike, value: BytesLike) -> bool:
-        """Store value under key. Returns True."""
-        return self._call(*_build("set", key, value))
+    def set(self, key: BytesLike, value: BytesLike, ex: Optional[int] = None, px: Optional[int] = None,
+            exat: Optional[int] = None, pxat: Optional[int] = None, nx: bool = False, xx: bool = False,
+            keepttl: bool = False, get: bool = False) -> Any:
+        """Store value under key, as Redis's SET with its options: a time to live (`ex` seconds, `px`
+        milliseconds, or an absolute Unix time `exat` / `pxat`; `keepttl` keeps the key's current one;
+        without any of these a SET removes the TTL), `nx` only when absent, `xx` only when present.
+        Returns True when stored, None when nx/xx stopped it; with get=True the old value instead
+        (bytes, or None when there was none)."""
+        return self._call(*_build("set", key, value, ex=ex, px=px, exat=exat, pxat=pxat, nx=nx, xx=xx,
+                                  keepttl=keepttl, get=get))
 
     def get(self, key: BytesLike) -> Optional[bytes]:
         """The value of key as bytes, or None when absent."""
@@ -332,6 +467,143 @@ class Client:
             want = page_size if left is None else min(page_size, left)
             items = page(lo, want)
 
+    # ---- string and key commands (docs/PROTOCOL.md, "String and key commands") ---------------------
+    # Each runs atomically on its key's shard; rename, renamenx, copy and msetnx are atomic across
+    # shards. Errors come back worded as Redis words them (ClossyneError).
+    def setnx(self, key: BytesLike, value: BytesLike) -> bool:
+        """Store value only when key does not exist; True when stored."""
+        return self._call(*_build("setnx", key, value))
+
+    def setex(self, key: BytesLike, seconds: int, value: BytesLike) -> bool:
+        """Store value with a time to live in seconds. Returns True."""
+        return self._call(*_build("setex", key, seconds, value))
+
+    def psetex(self, key: BytesLike, milliseconds: int, value: BytesLike) -> bool:
+        """Store value with a time to live in milliseconds. Returns True."""
+        return self._call(*_build("psetex", key, milliseconds, value))
+
+    def getset(self, key: BytesLike, value: BytesLike) -> Optional[bytes]:
+        """Store value and return the old one (None when there was none); removes any TTL."""
+        return self._call(*_build("getset", key, value))
+
+    def getdel(self, key: BytesLike) -> Optional[bytes]:
+        """The value of key (None when absent), deleting the key."""
+        return self._call(*_build("getdel", key))
+
+    def getex(self, key: BytesLike, ex: Optional[int] = None, px: Optional[int] = None,
+              exat: Optional[int] = None, pxat: Optional[int] = None, persist: bool = False) -> Optional[bytes]:
+        """The value of key (None when absent), setting its expiry (ex/px/exat/pxat) or removing it
+        (persist); with no option like get()."""
+        return self._call(*_build("getex", key, ex=ex, px=px, exat=exat, pxat=pxat, persist=persist))
+
+    def incr(self, key: BytesLike) -> int:
+        """Add 1 to the integer at key (absent: 0); returns the new value."""
+        return self._call(*_build("incr", key))
+
+    def decr(self, key: BytesLike) -> int:
+        return self._call(*_build("decr", key))
+
+    def incrby(self, key: BytesLike, amount: int) -> int:
+        return self._call(*_build("incrby", key, amount))
+
+    def decrby(self, key: BytesLike, amount: int) -> int:
+        return self._call(*_build("decrby", key, amount))
+
+    def incrbyfloat(self, key: BytesLike, amount: Union[float, int, str]) -> float:
+        """Add a floating point amount; returns the new value (stored as Redis formats it)."""
+        return self._call(*_build("incrbyfloat", key, amount))
+
+    def append(self, key: BytesLike, value: BytesLike) -> int:
+        """Append to the value at key (absent: ""); returns the new length."""
+        return self._call(*_build("append", key, value))
+
+    def strlen(self, key: BytesLike) -> int:
+        return self._call(*_build("strlen", key))
+
+    def getrange(self, key: BytesLike, start: int, end: int) -> bytes:
+        """The bytes start..end of the value, both inclusive; negative counts from the end."""
+        return self._call(*_build("getrange", key, start, end))
+
+    def setrange(self, key: BytesLike, offset: int, value: BytesLike) -> int:
+        """Overwrite from offset (zero-padding a shorter value); returns the new length."""
+        return self._call(*_build("setrange", key, offset, value))
+
+    def getbit(self, key: BytesLike, offset: int) -> int:
+        return self._call(*_build("getbit", key, offset))
+
+    def setbit(self, key: BytesLike, offset: int, bit: int) -> int:
+        """Set or clear one bit; returns the bit's old value."""
+        return self._call(*_build("setbit", key, offset, bit))
+
+    def bitcount(self, key: BytesLike, start: Optional[int] = None, end: Optional[int] = None,
+                 mode: Optional[str] = None) -> int:
+        """The number of set bits, in [start, end] (bytes, or bits with mode="BIT") when given."""
+        if (start is None) != (end is None):
+            raise ValueError("give both start and end, or neither")
+        if mode is not None and start is None:
+            raise ValueError("mode needs start and end")
+        return self._call(*_build("bitcount", key, start, end, mode))
+
+    def expire(self, key: BytesLike, seconds: int, nx: bool = False, xx: bool = False, gt: bool = False,
+               lt: bool = False) -> bool:
+        """Set key's time to live in seconds (nx: only when it has none, xx: only when it has one,
+        gt/lt: only when greater/less than the current one). True when set."""
+        return self._call(*_build("expire", key, seconds, nx=nx, xx=xx, gt=gt, lt=lt))
+
+    def pexpire(self, key: BytesLike, milliseconds: int, nx: bool = False, xx: bool = False,
+                gt: bool = False, lt: bool = False) -> bool:
+        return self._call(*_build("pexpire", key, milliseconds, nx=nx, xx=xx, gt=gt, lt=lt))
+
+    def expireat(self, key: BytesLike, unix_seconds: int, nx: bool = False, xx: bool = False,
+                 gt: bool = False, lt: bool = False) -> bool:
+        return self._call(*_build("expireat", key, unix_seconds, nx=nx, xx=xx, gt=gt, lt=lt))
+
+    def pexpireat(self, key: BytesLike, unix_milliseconds: int, nx: bool = False, xx: bool = False,
+                  gt: bool = False, lt: bool = False) -> bool:
+        return self._call(*_build("pexpireat", key, unix_milliseconds, nx=nx, xx=xx, gt=gt, lt=lt))
+
+    def ttl(self, key: BytesLike) -> int:
+        """Seconds left to live; -1 when key has no TTL, -2 when it does not exist."""
+        return self._call(*_build("ttl", key))
+
+    def pttl(self, key: BytesLike) -> int:
+        return self._call(*_build("pttl", key))
+
+    def expiretime(self, key: BytesLike) -> int:
+        """The key's expiry as a Unix time in seconds; -1 no TTL, -2 no key."""
+        return self._call(*_build("expiretime", key))
+
+    def pexpiretime(self, key: BytesLike) -> int:
+        return self._call(*_build("pexpiretime", key))
+
+    def persist(self, key: BytesLike) -> bool:
+        """Remove key's TTL; True when it had one."""
+        return self._call(*_build("persist", key))
+
+    def type(self, key: BytesLike) -> str:
+        """"string" when key exists (every value is a string), else "none"."""
+        return self._call(*_build("type", key))
+
+    def rename(self, src: BytesLike, dst: BytesLike) -> bool:
+        """Move src's value and TTL to dst (replacing it), atomically even across shards. Returns True;
+        ClossyneError("ERR no such key") when src does not exist."""
+        return self._call(*_build("rename", src, dst))
+
+    def renamenx(self, src: BytesLike, dst: BytesLike) -> bool:
+        """Like rename, only when dst does not exist; True when renamed."""
+        return self._call(*_build("renamenx", src, dst))
+
+    def copy(self, src: BytesLike, dst: BytesLike, replace: bool = False) -> bool:
+        """Copy src's value and TTL to dst (only when dst is absent, unless replace); True when copied."""
+        return self._call(*_build("copy", src, dst, replace=replace))
+
+    def msetnx(self, pairs: Union[Mapping[BytesLike, BytesLike], Iterable[Tuple[BytesLike, BytesLike]]]) -> bool:
+        """Store every pair only when none of the keys exists, atomically across shards; True when stored."""
+        pairs = list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
+        if not pairs:
+            raise ValueError("msetnx needs at least one pair")
+        return self._call(*_build("msetnx", pairs))
+
     def dbsize(self) -> int:
         """The number of keys in the whole cluster."""
         return self._call(*_build("dbsize"))
@@ -387,7 +659,7 @@ class Pipeline:
         self._ops.append(_build(op, *args, **kw))
         return self
 
-    def set(self, key, value): return self.add("set", key, value)
+    def set(self, key, value, **options): return self.add("set", key, value, **options)
     def get(self, key): return self.add("get", key)
     def delete(self, *keys): return self.add("delete", *keys)
     def exists(self, *keys): return self.add("exists", *keys)
@@ -397,6 +669,40 @@ class Pipeline:
     def dbsize(self): return self.add("dbsize")
     def where(self, key): return self.add("where", key)
     def ping(self): return self.add("ping")
+
+    # string and key commands: the Client methods' names and arguments
+    def setnx(self, key, value): return self.add("setnx", key, value)
+    def setex(self, key, seconds, value): return self.add("setex", key, seconds, value)
+    def psetex(self, key, ms, value): return self.add("psetex", key, ms, value)
+    def getset(self, key, value): return self.add("getset", key, value)
+    def getdel(self, key): return self.add("getdel", key)
+    def getex(self, key, **options): return self.add("getex", key, **options)
+    def incr(self, key): return self.add("incr", key)
+    def decr(self, key): return self.add("decr", key)
+    def incrby(self, key, amount): return self.add("incrby", key, amount)
+    def decrby(self, key, amount): return self.add("decrby", key, amount)
+    def incrbyfloat(self, key, amount): return self.add("incrbyfloat", key, amount)
+    def append(self, key, value): return self.add("append", key, value)
+    def strlen(self, key): return self.add("strlen", key)
+    def getrange(self, key, start, end): return self.add("getrange", key, start, end)
+    def setrange(self, key, offset, value): return self.add("setrange", key, offset, value)
+    def getbit(self, key, offset): return self.add("getbit", key, offset)
+    def setbit(self, key, offset, bit): return self.add("setbit", key, offset, bit)
+    def bitcount(self, key, start=None, end=None, mode=None): return self.add("bitcount", key, start, end, mode)
+    def expire(self, key, seconds, **cond): return self.add("expire", key, seconds, **cond)
+    def pexpire(self, key, ms, **cond): return self.add("pexpire", key, ms, **cond)
+    def expireat(self, key, when, **cond): return self.add("expireat", key, when, **cond)
+    def pexpireat(self, key, when, **cond): return self.add("pexpireat", key, when, **cond)
+    def ttl(self, key): return self.add("ttl", key)
+    def pttl(self, key): return self.add("pttl", key)
+    def expiretime(self, key): return self.add("expiretime", key)
+    def pexpiretime(self, key): return self.add("pexpiretime", key)
+    def persist(self, key): return self.add("persist", key)
+    def type(self, key): return self.add("type", key)
+    def rename(self, src, dst): return self.add("rename", src, dst)
+    def renamenx(self, src, dst): return self.add("renamenx", src, dst)
+    def copy(self, src, dst, replace=False): return self.add("copy", src, dst, replace=replace)
+    def msetnx(self, pairs): return self.add("msetnx", pairs)
 
     def __len__(self) -> int:
         return len(self._ops)
