@@ -98,12 +98,23 @@ void pack_shard_list(Packer& p, std::string_view field, const std::vector<ShardI
   for (const auto& s : list) pack_shard_info(p, s);
 }
 
+void pack_expires(Packer& p, const std::vector<KeyExpiry>& expires) {
+  pack_str(p, "expires");
+  p.pack_array(static_cast<uint32_t>(expires.size()));
+  for (const auto& [k, at] : expires) {
+    p.pack_array(2);
+    pack_bin(p, k);
+    p.pack(at);
+  }
+}
+
 void pack_op(Packer& p, const Op& op) {
   uint32_t n = 3;  // v, id, op
   n += op.key.has_value() + op.value.has_value() + op.end.has_value() + op.limit.has_value();
   n += !op.keys.empty() + !op.pairs.empty() + !op.batch.empty() + op.shard.has_value();
   n += op.shard.has_value() /* epoch */ + !op.worker.empty() + !op.shards.empty() + op.stream;
   n += !op.cluster.empty() + !op.drops.empty() + op.force + op.seq.has_value();
+  n += !op.args.empty() + op.now.has_value() + !op.expires.empty();
   p.pack_map(n);
   pack_str(p, f::kV);
   p.pack(op.version);
@@ -151,6 +162,13 @@ void pack_op(Packer& p, const Op& op) {
   if (!op.drops.empty()) pack_shard_list(p, f::kDrops, op.drops);
   if (op.force) pack_str(p, "force"), p.pack(true);
   if (op.seq) pack_str(p, "seq"), p.pack(*op.seq);
+  if (!op.args.empty()) {
+    pack_str(p, "args");
+    p.pack_array(static_cast<uint32_t>(op.args.size()));
+    for (const auto& a : op.args) pack_bin(p, a);
+  }
+  if (op.now) pack_str(p, "now"), p.pack(*op.now);
+  if (!op.expires.empty()) pack_expires(p, op.expires);
 }
 
 void pack_where(Packer& p, const WhereInfo& w) {
@@ -177,7 +195,7 @@ void pack_reply(Packer& p, const Reply& r) {
   n += 2 * !r.ok + r.has_value + r.n.has_value() + r.values.has_value() + r.items.has_value();
   n += r.where.has_value() + r.is_batch + !r.op.empty() + !r.worker.empty() + !r.shards.empty();
   n += !r.workers.empty() + r.partial + !r.cluster.empty() + !r.handoffs.empty() + r.ephemeral;
-  n += r.rss.has_value() + !r.fsync.empty() + !r.zone.empty();
+  n += r.rss.has_value() + !r.fsync.empty() + !r.zone.empty() + !r.expires.empty();
   p.pack_map(n);
   pack_str(p, f::kV);
   p.pack(proto::kVersion);
@@ -205,6 +223,7 @@ void pack_reply(Packer& p, const Reply& r) {
       pack_bin(p, v);
     }
   }
+  if (!r.expires.empty()) pack_expires(p, r.expires);
   if (r.where) pack_str(p, f::kWhere), pack_where(p, *r.where);
   if (r.is_batch) {
     pack_str(p, f::kReplies);
@@ -358,6 +377,19 @@ Status decode_shards(const Obj& o, std::vector<ShardInfo>& out) {
   return Status::Ok();
 }
 
+Status decode_expires(const Obj& val, std::vector<KeyExpiry>& out) {
+  if (auto st = want_array(val, "expires"); !st.ok()) return st;
+  out.resize(val.via.array.size);
+  for (uint32_t i = 0; i < val.via.array.size; ++i) {
+    const Obj& pair = val.via.array.ptr[i];
+    if (pair.type != msgpack::type::ARRAY || pair.via.array.size != 2)
+      return Status::Error("field 'expires' must hold [key, ms] arrays");
+    if (auto st = want_bytes(pair.via.array.ptr[0], "expires", out[i].first); !st.ok()) return st;
+    if (auto st = want_int(pair.via.array.ptr[1], "expires", out[i].second); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
 Status decode_op_obj(const Obj& o, Op& op, int depth);
 
 Status decode_op_field(std::string_view k, const Obj& val, Op& op, int depth) {
@@ -418,6 +450,12 @@ Status decode_op_field(std::string_view k, const Obj& val, Op& op, int depth) {
     op.seq.emplace();
     return want_uint(val, k, *op.seq);
   }
+  if (k == "args") return want_bytes_array(val, k, op.args);
+  if (k == "now") {
+    op.now.emplace();
+    return want_int(val, k, *op.now);
+  }
+  if (k == "expires") return decode_expires(val, op.expires);
   return Status::Ok();  // unknown fields are ignored, so newer clients can talk to older servers
 }
 
@@ -527,6 +565,7 @@ Status decode_reply_field(std::string_view k, const Obj& val, Reply& r, int dept
   }
   if (k == "fsync") return want_bytes(val, k, r.fsync);
   if (k == "zone") return want_bytes(val, k, r.zone);
+  if (k == "expires") return decode_expires(val, r.expires);
   if (k == "workers") {
     if (auto st = want_array(val, k); !st.ok()) return st;
     r.workers.resize(val.via.array.size);

@@ -15,6 +15,8 @@
 namespace clossyne {
 
 using KV = std::pair<std::string, std::string>;
+// A key's expiry: absolute milliseconds since the Unix epoch (moves and catch-ups carry them).
+using KeyExpiry = std::pair<std::string, int64_t>;
 
 // A shard as the broker and workers describe it to each other.
 struct ShardInfo {
@@ -81,6 +83,14 @@ struct Op {
   // Writes to a replicated shard: 1, 2, 3, ... per shard and epoch, so a member that missed one
   // (a message lost with a dropped connection) refuses the next instead of diverging.
   std::optional<uint64_t> seq;
+  // String and key commands (common/keyed_ops.hpp): the command's words after the key, as Redis
+  // takes them ("set" keeps its value in `value`; these are its options).
+  std::vector<std::string> args;
+  // The broker's clock (ms since the Unix epoch) when it sent the op: every member of a replicated
+  // shard decides expiry and relative TTLs on the same time. Absent: the worker's own clock.
+  std::optional<int64_t> now;
+  // import: the expiry of those `pairs` keys that have one.
+  std::vector<KeyExpiry> expires;
 };
 
 struct WhereInfo {
@@ -103,6 +113,7 @@ struct Reply {
   std::optional<int64_t> n;
   std::optional<std::vector<std::optional<std::string>>> values;  // mget
   std::optional<std::vector<KV>> items;                           // rng
+  std::vector<KeyExpiry> expires;  // rng: the expiry of those `items` keys that have one
   std::optional<WhereInfo> where;
   bool is_batch = false;
   bool partial = false;  // a streamed batch's replies continue in a later envelope
