@@ -29,7 +29,6 @@ std::optional<std::string> check_arity(const CommandSpec& spec, std::size_t word
 }
 
 std::vector<std::string_view> acl_categories(const CommandSpec& spec) {
-  std::vector<std::string_view> out;
   const auto has = [&](std::string_view flag) {
     const std::string_view f = spec.flags;
     for (std::size_t at = 0; (at = f.find(flag, at)) != std::string_view::npos; at += flag.size()) {
@@ -39,22 +38,20 @@ std::vector<std::string_view> acl_categories(const CommandSpec& spec) {
     }
     return false;
   };
-  if (spec.group == "generic" || spec.name == "dbsize" || spec.name == "flushdb" ||
-      spec.name == "flushall") {
-    out.push_back("keyspace");
-  }
-  if (spec.group == "string" || spec.group == "bitmap" || spec.group == "connection" ||
-      spec.group == "scripting") {
-    out.push_back(spec.group);
-  }
-  if (has("write")) out.push_back("write");
+  const bool keyspace = spec.group == "generic" || spec.name == "dbsize" ||
+                        spec.name == "flushdb" || spec.name == "flushall";
+  const bool dangerous = has("admin") || spec.name == "keys" || spec.name == "flushdb" ||
+                         spec.name == "flushall" || spec.name == "info";
+  // In Redis's order of the categories (acl.c ACLCommandCategories).
+  std::vector<std::string_view> out;
+  if (keyspace) out.push_back("keyspace");
   if (has("readonly")) out.push_back("read");
-  out.push_back(has("fast") ? "fast" : "slow");
+  if (has("write")) out.push_back("write");
+  if (spec.group == "string" || spec.group == "bitmap") out.push_back(spec.group);
   if (has("admin")) out.push_back("admin");
-  if (has("admin") || spec.name == "keys" || spec.name == "flushdb" || spec.name == "flushall" ||
-      spec.name == "info") {
-    out.push_back("dangerous");
-  }
+  out.push_back(has("fast") ? "fast" : "slow");
+  if (dangerous) out.push_back("dangerous");
+  if (spec.group == "connection" || spec.group == "scripting") out.push_back(spec.group);
   return out;
 }
 

@@ -154,7 +154,7 @@ TEST_CASE("COMMAND replies describe the table") {
         cat({":", std::to_string(kCommandTable.size()), "\r\n"}));
   CHECK(command_reply({"command", "info", "get", "nope"}) ==
         "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n"
-        "*3\r\n+@string\r\n+@read\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n$-1\r\n");
+        "*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n$-1\r\n");
   CHECK(command_reply({"COMMAND", "DOCS", "get"}) ==
         "*2\r\n$3\r\nget\r\n*8\r\n$7\r\nsummary\r\n$34\r\nReturns the value of a key, or "
         "nil\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$9\r\narguments\r\n"
