@@ -3,13 +3,17 @@ real cluster: each command's replies and errors as Redis 7 gives them, expiry se
 KEYS/DBSIZE, and the commands that span shards (RENAME, RENAMENX, COPY, MSETNX) between keys of
 different shards, also under concurrency. The module's cluster is split at "m": `a:` keys live in one
 shard, `z:` keys in the other. Every wait is a bounded poll."""
+import sys
 import threading
 import time
 
 import pytest
 import redis
 
-from cluster import RawConn
+from cluster import REPO, RawConn
+
+sys.path.insert(0, str(REPO / "clients" / "python"))
+import clossyne  # noqa: E402
 
 EXPIRY_WAIT_S = 5.0
 
@@ -447,3 +451,49 @@ def test_function_flush_command_list_and_info(r, cluster):
         assert raw.command("COMMAND", "INFO", "nosuchcommand") == [None]
     info = r.info("cpu")
     assert "used_cpu_sys" in info and "used_cpu_user" in info
+
+
+# ---- the same ops as envelopes: clossyne.Client against the broker ----------------------------------
+
+def test_python_client_string_and_key_ops(cluster):
+    with clossyne.Client(cluster.client_endpoint, timeout=5.0) as c:
+        assert c.set("a:py", "v", nx=True, px=100000) is True
+        assert c.set("a:py", "w", nx=True) is None
+        assert c.set("a:py", "w", get=True) == b"v"
+        assert c.ttl("a:py") == -1
+        assert c.set("a:py", "x", ex=100, keepttl=False) is True
+        assert 95 <= c.ttl("a:py") <= 100
+        assert c.setnx("a:py", "y") is False
+        assert c.setex("a:py2", 100, "v") is True
+        assert c.psetex("a:py3", 100000, "v") is True
+        assert c.getset("a:py2", "n") == b"v"
+        assert c.getex("a:py3", persist=True) == b"v" and c.pttl("a:py3") == -1
+        assert c.getdel("a:py3") == b"v" and c.get("a:py3") is None
+        assert c.incr("a:pyn") == 1 and c.incrby("a:pyn", 9) == 10
+        assert c.decr("a:pyn") == 9 and c.decrby("a:pyn", 4) == 5
+        assert c.incrbyfloat("a:pyf", 1.5) == 1.5
+        assert c.append("a:pys", "abc") == 3 and c.strlen("a:pys") == 3
+        assert c.getrange("a:pys", 1, -1) == b"bc"
+        assert c.setrange("a:pys", 1, "X") == 3 and c.get("a:pys") == b"aXc"
+        assert c.setbit("a:pyb", 7, 1) == 0 and c.getbit("a:pyb", 7) == 1
+        assert c.bitcount("a:pyb") == 1 and c.bitcount("a:pyb", 0, 7, mode="BIT") == 1
+        assert c.expire("a:pys", 100, nx=True) is True and c.expire("a:pys", 50, nx=True) is False
+        assert c.pexpire("a:pys", 200000, gt=True) is True
+        at = int(time.time()) + 300
+        assert c.expireat("a:pys", at) is True and c.expiretime("a:pys") == at
+        assert c.pexpireat("a:pys", at * 1000) is True and c.pexpiretime("a:pys") == at * 1000
+        assert c.persist("a:pys") is True and c.ttl("a:pys") == -1
+        assert c.type("a:pys") == "string" and c.type("a:nope") == "none"
+        assert c.rename("a:pys", "z:pys") is True and c.get("z:pys") == b"aXc"
+        with pytest.raises(clossyne.ClossyneError, match="no such key"):
+            c.rename("a:pys", "z:pys")
+        assert c.renamenx("z:pys", "a:pyn") is False
+        assert c.copy("z:pys", "a:pyc") is True and c.copy("z:pys", "a:pyc") is False
+        assert c.copy("z:pys", "a:pyc", replace=True) is True
+        assert c.msetnx({"a:pym": "1", "z:pym": "2"}) is True
+        assert c.msetnx({"a:pym2": "1", "z:pym": "3"}) is False and c.get("a:pym2") is None
+        with pytest.raises(clossyne.ClossyneError, match="not an integer"):
+            c.incrby("a:pyf", "x")
+        p = c.pipeline()
+        p.incr("z:pyp").incr("z:pyp").ttl("z:pyp").set("z:pyp", "1", xx=True, px=100000)
+        assert p.execute() == [1, 2, -1, True]
