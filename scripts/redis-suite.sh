@@ -14,15 +14,16 @@
 #   --unit-limit S      hard limit on one file's run, whole process group killed (default 600)
 #   --out DIR           logs and lists of failing tests (default build/redis-suite)
 #   --list              also print, per file, the tests Redis passes and Clossyne does not
+#   --report-only       run nothing: print the table from the logs of an earlier run in --out
 # Environment: CLOSSYNE_BIN (default build/bin), REDIS_SRC_CACHE (default build/redis-src).
 # Installs tcl, dpkg-dev and redis-server with apt if missing, and fetches the source package with
 # `apt-get source` (adding a deb-src line in /etc/apt/sources.list.d/clossyne-src.list if there is
-# none); that needs root the first time. Exit status 0 when every run finished (whatever the scores).
+# none); that needs root the first time. Exit status 0 once the table is printed, whatever the scores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 UNITS="unit/type/string unit/type/incr unit/keyspace unit/expire"
-CPORT="" RPORT="" TIMEOUT=60 UNIT_LIMIT=600 OUT=build/redis-suite LIST=0
+CPORT="" RPORT="" TIMEOUT=60 UNIT_LIMIT=600 OUT=build/redis-suite LIST=0 REPORT_ONLY=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --clossyne-port) CPORT=$2; shift 2 ;;
@@ -32,6 +33,7 @@ while [[ $# -gt 0 ]]; do
     --unit-limit) UNIT_LIMIT=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --list) LIST=1; shift ;;
+    --report-only) REPORT_ONLY=1; shift ;;
     -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -45,6 +47,79 @@ PY=/usr/bin/python3
 # replication stream, which Clossyne does not claim (and Debian's redis-server refuses DEBUG).
 FLAGS=(--singledb --durable --ignore-encoding --ignore-digest --tags "-needs:debug -needs:repl"
   --timeout "$TIMEOUT" --skipfile "$ROOT/scripts/redis-suite.skip")
+
+report() { # the table, from the logs in $OUT
+$PY - "$OUT" "$LIST" "$ROOT/scripts/redis-suite.skip" $UNITS <<'EOF'
+import collections, os, re, sys
+out, listing, skipfile, units = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4:]
+ansi = re.compile(r"\x1b\[[0-9;]*m")
+# Commands of Redis's other data types: a test Clossyne fails on one of these (unknown command) needs
+# lists, sets, hashes, sorted sets or streams, which a string store never has.
+OTHER_TYPES = re.compile(r"unknown command '(?i:([lr]push|[lr]pop|lrange|llen|linsert|lset|sadd|srem|"
+                         r"smembers|scard|zadd|zrange|zcard|hset|hget|hmset|hgetall|xadd|xgroup|pfadd|"
+                         r"geoadd))'")
+
+def parse(path):
+    """-> (Counter of passed names, {failed name: its error}, how the run ended)
+    An error outside any test (--durable) ends the start_server block it is in, not the file."""
+    ok, err, end, blocks, last = collections.Counter(), {}, "did not finish", [], None
+    lines = [ansi.sub("", l.rstrip("\n")) for l in open(path, errors="replace")]
+    for i, line in enumerate(lines):
+        if m := re.match(r"\[ok\]: (.*) \(\d+ ms\)$", line):
+            ok[m[1]] += 1; last = m[1]
+        elif m := re.match(r"\[err\]: (.*) in tests/\S+\.tcl$", line):
+            # next lines: the assertion, or the error (cut, then whole) when a command failed
+            follow = [l for l in lines[i + 1:i + 3] if not l.startswith(("[", "***"))]
+            err.setdefault(m[1], " / ".join(follow)[:300]); last = m[1]
+        elif line.startswith("[err]: "):
+            blocks.append("%s (after %r)" % (line[len("[err]: "):][:120], last))
+        elif line.startswith("[exception]:"):
+            end = "EXCEPTION after %r: %s" % (last, line[len("[exception]: "):][:160])
+        elif line.startswith("[TIMEOUT]"):
+            end = "TIMEOUT after %r" % last
+        elif re.match(r"\[\d+/\d+ done\]", line):
+            end = "complete"
+        elif line.startswith("rc=") and end == "did not finish":
+            end = "killed (%s) after %r" % (line, last)
+    if blocks:
+        end += "; a block of tests ended early: " + "; ".join(blocks)
+    return ok, err, end
+
+rows, tot = [], collections.Counter()
+for unit in units:
+    f = unit.replace("/", "_")
+    rok, rerr, rend = parse(os.path.join(out, "redis.%s.log" % f))
+    cok, cerr, cend = parse(os.path.join(out, "clossyne.%s.log" % f))
+    c = dict(run=sum(rok.values()) + len(rerr), redis=sum(rok.values()),
+             both=sum(min(n, cok[k]) for k, n in rok.items()),
+             extra=sum(max(0, n - rok[k]) for k, n in cok.items()))
+    missing = sorted((rok - cok).elements())
+    c["types"] = sum(1 for n in missing if OTHER_TYPES.search(cerr.get(n, "")))
+    tot.update(c)
+    rows.append((unit, c, cend if rend == "complete" else "%s (Redis run: %s)" % (cend, rend)))
+    with open(os.path.join(out, "missing.%s.txt" % f), "w") as fh:
+        fh.write("".join("%s\t%s\n" % (n, cerr.get(n, "not run")) for n in missing))
+    if listing and missing:
+        rows.append(("  not passed on Clossyne: " + "; ".join(missing),))
+
+pct = lambda a, b: "%.1f%%" % (100.0 * a / b) if b else "-"
+print("| file | run on Redis | passed on Redis | of those, passed on Clossyne | ratio | failed on "
+      "Clossyne needing other types | ratio without those | passed on Clossyne only | Clossyne run |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+line = lambda name, c, how: "| %s | %d | %d | %d | %s | %d | %s | %d | %s |" % (
+    name, c["run"], c["redis"], c["both"], pct(c["both"], c["redis"]), c["types"],
+    pct(c["both"], c["redis"] - c["types"]), c["extra"], how)
+for row in rows:
+    print(row[0] if len(row) == 1 else line(*row))
+print(line("**total**", tot, "").replace(pct(tot["both"], tot["redis"]), "**%s**" % pct(tot["both"], tot["redis"]), 1))
+skipped = [l.strip() for l in open(skipfile) if l.strip() and not l.startswith("#")]
+if skipped:
+    print("\nSkipped on both servers (scripts/redis-suite.skip): " + "; ".join(skipped))
+print("\nLogs, and missing.<file>.txt (each test Redis passes and Clossyne does not, with Clossyne's "
+      "error), in " + out)
+EOF
+}
+[[ $REPORT_ONLY == 1 ]] && { report; exit 0; }
 
 apt_install() { # package...: installs those given (root only)
   [[ $(id -u) == 0 ]] || { echo "redis-suite: need root to apt-get install $*" >&2; exit 1; }
@@ -123,65 +198,5 @@ for server in redis clossyne; do
   done
 done
 
-$PY - "$OUT" "$LIST" "$ROOT/scripts/redis-suite.skip" $UNITS <<'EOF'
-import collections, os, re, sys
-out, listing, skipfile, units = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4:]
-ansi = re.compile(r"\x1b\[[0-9;]*m")
-
-def parse(path):
-    """-> (Counter of passed names, Counter of failed names, ignored count, how the run ended)"""
-    ok, err, ignored, end = collections.Counter(), collections.Counter(), 0, "did not finish"
-    last = None
-    for line in open(path, errors="replace"):
-        line = ansi.sub("", line.rstrip("\n"))
-        if m := re.match(r"\[ok\]: (.*) \(\d+ ms\)$", line):
-            ok[m[1]] += 1; last = m[1]
-        elif m := re.match(r"\[err\]: (.*) in tests/\S+\.tcl$", line):
-            err[m[1]] += 1; last = m[1]
-        elif line.startswith(("[ignore]:", "[skip]:")):
-            ignored += 1
-        elif line.startswith("[exception]:"):
-            end = "EXCEPTION after %r: %s" % (last, line[len("[exception]: "):][:160])
-        elif line.startswith("[TIMEOUT]"):
-            end = "TIMEOUT after %r" % last
-        elif re.match(r"\[\d+/\d+ done\]", line):
-            end = "complete"
-        elif line.startswith("rc=") and end == "did not finish":
-            end = "killed (%s) after %r" % (line, last)
-    return ok, err, ignored, end
-
-rows, tot = [], [0, 0, 0, 0]
-for unit in units:
-    f = unit.replace("/", "_")
-    rok, rerr, rign, rend = parse(os.path.join(out, "redis.%s.log" % f))
-    cok, cerr, cign, cend = parse(os.path.join(out, "clossyne.%s.log" % f))
-    both = sum(min(n, cok[k]) for k, n in rok.items())
-    extra = sum(max(0, n - rok[k]) for k, n in cok.items())
-    run = sum(rok.values()) + sum(rerr.values())
-    r = sum(rok.values())
-    rows.append((unit, run, r, both, extra, rend, cend))
-    tot = [tot[0] + run, tot[1] + r, tot[2] + both, tot[3] + extra]
-    missing = sorted((rok - cok).elements())
-    with open(os.path.join(out, "missing.%s.txt" % f), "w") as fh:
-        fh.write("".join(n + "\n" for n in missing))
-    if listing and missing:
-        rows.append(("  not passed on Clossyne: " + "; ".join(missing),))
-
-pct = lambda a, b: "%.1f%%" % (100.0 * a / b) if b else "-"
-print("| file | tests run on Redis | passed on Redis | of those passed on Clossyne | ratio "
-      "| passed on Clossyne only | Clossyne run |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
-for row in rows:
-    if len(row) == 1:
-        print(row[0]); continue
-    unit, run, r, both, extra, rend, cend = row
-    if rend != "complete":
-        cend += " (Redis run: %s)" % rend
-    print("| %s | %d | %d | %d | %s | %d | %s |" % (unit, run, r, both, pct(both, r), extra, cend))
-print("| **total** | %d | %d | %d | **%s** | %d | |" % (tot[0], tot[1], tot[2], pct(tot[2], tot[1]), tot[3]))
-skipped = [l.strip() for l in open(skipfile) if l.strip() and not l.startswith("#")]
-if skipped:
-    print("\nSkipped on both servers (scripts/redis-suite.skip): " + "; ".join(skipped))
-print("\nLogs and missing.<file>.txt (tests Redis passes and Clossyne does not) in " + out)
-EOF
+report
 echo "redis-suite: $((SECONDS - t0)) s of test runs" >&2
