@@ -82,6 +82,10 @@ void DiskStorage::record_del(uint32_t shard, std::string_view key) {
   append_del_record(log_.pending(), shard, key);
 }
 
+void DiskStorage::record_expire(uint32_t shard, std::string_view key, int64_t at) {
+  append_expire_record(log_.pending(), shard, key, at);
+}
+
 void DiskStorage::record_shard(const ShardInfo& info) {
   append_shard_record(log_.pending(), info);
 }

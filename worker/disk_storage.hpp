@@ -61,6 +61,7 @@ class DiskStorage final : public Storage {
 
   void record_set(uint32_t shard, std::string_view key, std::string_view value) override;
   void record_del(uint32_t shard, std::string_view key) override;
+  void record_expire(uint32_t shard, std::string_view key, int64_t at) override;
   void record_shard(const ShardInfo& info) override;
   void record_drop(uint32_t shard) override;
   void record_split(uint32_t shard, std::string_view key, const ShardInfo& left,

@@ -135,6 +135,15 @@ void append_del_record(std::string& out, uint32_t shard, std::string_view key) {
   });
 }
 
+void append_expire_record(std::string& out, uint32_t shard, std::string_view key, int64_t at) {
+  frame(out, [&] {
+    put_u8(out, static_cast<uint8_t>(RecordType::kExpire));
+    put_u32(out, shard);
+    put_u64(out, static_cast<uint64_t>(at));
+    out.append(key);
+  });
+}
+
 void append_shard_record(std::string& out, const ShardInfo& info) {
   frame(out, [&] {
     put_u8(out, static_cast<uint8_t>(RecordType::kShard));
@@ -231,6 +240,13 @@ Status decode_record(std::string_view frame_bytes, RecordView& out) {
       ok = r.u32(out.shard);
       out.key = r.rest();
       break;
+    case RecordType::kExpire: {
+      uint64_t at = 0;
+      ok = r.u32(out.shard) && r.u64(at);
+      out.at = static_cast<int64_t>(at);
+      out.key = r.rest();
+      break;
+    }
     case RecordType::kShard: {
       std::string_view lo;
       uint8_t has_hi = 0;

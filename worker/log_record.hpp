@@ -20,6 +20,9 @@
 //            rest): the shard [lo, hi) becomes left [lo, key) and right [key, hi), same seed
 //   7 join   u32 id, u64 epoch, u32 n, n x u32 piece ids (in key order): the pieces become one
 //            shard [first lo, last hi) with that id and epoch (a split the broker never saw)
+//   8 expire u32 shard, i64 at, key (the rest): the key's TTL is now `at` (ms since the Unix
+//            epoch; 0: none). A set record removes a key's TTL, a del record removes both (format
+//            version 3 on)
 //
 // Encoding appends to a caller's buffer; decoding gives views into the caller's bytes. Pure
 // functions, safe from any thread.
@@ -35,15 +38,16 @@
 
 namespace clossyne {
 
-inline constexpr std::string_view kLogMagic{"CLOSLOG\x02", 8};
-inline constexpr std::string_view kSnapshotMagic{"CLOSSNP\x02", 8};
+inline constexpr std::string_view kLogMagic{"CLOSLOG\x03", 8};
+inline constexpr std::string_view kSnapshotMagic{"CLOSSNP\x03", 8};
 inline constexpr std::size_t kMagicBytes = 8;
 // The magic's last byte is the file's format version. This build writes kFormatVersion and reads
 // every version from kMinFormatVersion to kFormatVersion; it refuses a file with any other version,
 // naming the file, the version found and the versions it reads (docs/OPERATIONS.md, "Versions and
 // upgrades"). Version 2 (0.14.0) added the replicas of a shard record; a version 1 file holds
-// none of them, so it reads the same.
-inline constexpr uint8_t kFormatVersion = 2;
+// none of them, so it reads the same. Version 3 (0.15.0) added expire records; older files hold
+// none.
+inline constexpr uint8_t kFormatVersion = 3;
 inline constexpr uint8_t kMinFormatVersion = 1;
 static_assert(static_cast<uint8_t>(kLogMagic[kMagicBytes - 1]) == kFormatVersion);
 static_assert(static_cast<uint8_t>(kSnapshotMagic[kMagicBytes - 1]) == kFormatVersion);
@@ -59,6 +63,7 @@ enum class RecordType : uint8_t {
   kEnd = 5,
   kSplit = 6,
   kJoin = 7,
+  kExpire = 8,
 };
 
 // Bits of the optional flags byte of a shard record.
@@ -73,6 +78,7 @@ struct RecordView {
   std::string_view value;
   ShardInfo info;      // shard (keys is always 0; replicas as recorded)
   uint64_t count = 0;  // end
+  int64_t at = 0;      // expire
   // split: the pieces' ids and epochs
   uint32_t left_id = 0;
   uint64_t left_epoch = 0;
@@ -85,6 +91,7 @@ struct RecordView {
 void append_set_record(std::string& out, uint32_t shard, std::string_view key,
                        std::string_view value);
 void append_del_record(std::string& out, uint32_t shard, std::string_view key);
+void append_expire_record(std::string& out, uint32_t shard, std::string_view key, int64_t at);
 void append_shard_record(std::string& out, const ShardInfo& info);
 void append_drop_record(std::string& out, uint32_t shard);
 void append_end_record(std::string& out, uint64_t count);

@@ -67,6 +67,15 @@ class Replayer {
         it->second.restore(r.key, r.type == RecordType::kSet ? &value : nullptr);
         break;
       }
+      case RecordType::kExpire: {
+        auto it = shards_.find(r.shard);
+        if (it == shards_.end()) {
+          ++orphans_;
+          break;
+        }
+        it->second.restore_expiry(r.key, r.at == 0 ? std::nullopt : std::optional<int64_t>(r.at));
+        break;
+      }
       case RecordType::kSplit: {
         auto it = shards_.find(r.shard);
         if (it == shards_.end()) {

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "common/envelope.hpp"
+#include "worker/expiry_table.hpp"
 #include "worker/treap.hpp"
 
 namespace clossyne {
@@ -45,8 +46,15 @@ class Shard {
     storage_ = storage;
     undo_ = undo;
   }
-  // Sets (value) or deletes (nullptr) a key without recording it: replay and undo.
+  // Sets (value) or deletes (nullptr) a key without recording it, removing its TTL: replay and
+  // undo.
   void restore(std::string_view key, const std::string* value);
+  // Sets (at) or removes (none) a key's TTL without recording it: replay and undo.
+  void restore_expiry(std::string_view key, std::optional<int64_t> at);
+  const ExpiryTable& expiry() const { return expiry_; }
+  // Active expiry: deletes (recorded, as any delete) up to `limit` keys whose TTL is <= now,
+  // earliest first; returns how many.
+  std::size_t expire_due(int64_t now, std::size_t limit);
 
   // Cuts this shard at `key` into [lo, key) with left_id/left_epoch and [key, hi) with
   // right_id/right_epoch, both on this shard's seed and attached to its storage; this shard is
@@ -67,13 +75,14 @@ class Shard {
   Reply import(const Op& sub);
 
   // True when `op` is a sub-op apply() can run.
-  static bool knows(std::string_view op) { return find_command(op) != nullptr; }
+  static bool knows(std::string_view op);
   bool contains(std::string_view key) const;
   // Keys inside [lo, hi).
   uint64_t count() const;
   const Treap& tree() const { return tree_; }
 
-  // REQUIRES: sub.shard (if any) and epoch were already checked by the caller.
+  // REQUIRES: sub.shard (if any) and epoch were already checked by the caller. Expiry is decided
+  // at sub.now (the broker's clock), or at this worker's clock when the op has none.
   Reply apply(const Op& sub, const std::string& worker_id);
 
   // The last `seq` of a replicated write this shard accepted at its current epoch (0: none). In
@@ -94,13 +103,26 @@ class Shard {
   Reply run_rng(const Op& sub, const std::string& worker_id);
   Reply run_count(const Op& sub, const std::string& worker_id);
   Reply run_where(const Op& sub, const std::string& worker_id);
+  // The string and key commands (worker/string_commands.hpp), on one key.
+  Reply run_keyed(const Op& sub);
+  void add_expires(Reply& reply) const;
+
+  // True when the key has a TTL that has passed at the current op's time.
+  bool expired(std::string_view key) const;
+  // The key's value unless it is absent or expired.
+  std::optional<std::string_view> find_live(std::string_view key) const;
 
   // The one door for changes: value set = write, value nullptr = delete. Returns true when the key
-  // was new (write) or was there (delete).
-  bool mutate(std::string_view key, const std::string* value);
+  // was new (write) or was there (delete). A write removes the key's TTL unless keep_ttl.
+  bool mutate(std::string_view key, const std::string* value, bool keep_ttl = false);
+  // The other door: sets (at) or removes (none) the TTL of a key that exists.
+  void set_ttl(std::string_view key, std::optional<int64_t> at);
+  friend class ShardKeyAccess;
 
   ShardInfo info_;
   Treap tree_;
+  ExpiryTable expiry_;  // TTLs of the keys that have one (worker/expiry_table.hpp)
+  int64_t now_ = 0;     // the time of the op being applied (ms since the Unix epoch)
   Storage* storage_ = nullptr;
   UndoLog* undo_ = nullptr;
   uint64_t last_seq_ = 0;

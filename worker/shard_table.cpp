@@ -7,6 +7,7 @@
 
 #include "common/hash.hpp"
 #include "common/key_range.hpp"
+#include "common/keyed_ops.hpp"
 #include "common/protocol.hpp"
 
 namespace clossyne {
@@ -41,8 +42,7 @@ bool restarts_import(const ShardInfo& held, const ShardInfo& wanted) {
 
 // Sub-ops that change what the storage must persist: refused up front once it has fail-stopped.
 bool is_write_op(std::string_view op) {
-  return op == proto::op::kSet || op == proto::op::kDel || op == proto::op::kImport ||
-         op == proto::op::kSplit || op == proto::op::kSync;
+  return changes_data(op);
 }
 
 // The storage of tables without one: stateless, so one instance serves them all.
@@ -269,6 +269,7 @@ void ShardTable::rollback() {
       return;
     }
     it->second.restore(e.key, e.before ? &*e.before : nullptr);
+    it->second.restore_expiry(e.key, e.expiry_before);
   });
   for (const auto& [id, seq] : seq_undo_) {
     if (auto it = shards_.find(id); it != shards_.end()) it->second.set_last_seq(seq);
@@ -407,6 +408,18 @@ Reply ShardTable::run_handoff(const Op& sub) {
   shards_.erase(it);
   sync_wanted_ = true;
   return Reply::Ok(sub.id);
+}
+
+std::size_t ShardTable::expire_due(int64_t now, std::size_t limit) {
+  if (!storage_->write_refusal().empty() || shards_.empty()) return 0;
+  std::size_t done = 0;
+  auto it = shards_.upper_bound(expiry_cursor_);
+  for (std::size_t visited = 0; visited < shards_.size() && done < limit; ++visited, ++it) {
+    if (it == shards_.end()) it = shards_.begin();
+    expiry_cursor_ = it->first;
+    if (!it->second.info().importing) done += it->second.expire_due(now, limit - done);
+  }
+  return done;
 }
 
 Reply ShardTable::run_import(const Op& sub, Shard& shard) {

@@ -80,6 +80,11 @@ class ShardTable {
     return !undo_->empty() || storage_->has_pending() || sync_wanted_ || !seq_undo_.empty();
   }
 
+  // Active expiry: deletes up to `limit` keys whose TTL is <= now (recorded as deletes, committed
+  // by the next commit()), starting after the shard visited last so that every shard gets a
+  // turn; returns how many. Nothing once the storage refuses writes, nor in importing shards.
+  std::size_t expire_due(int64_t now, std::size_t limit);
+
   // Replaces the held shards with recovered ones (recovery; nothing is recorded).
   void restore(std::map<uint32_t, Shard> shards);
 
@@ -106,8 +111,9 @@ class ShardTable {
   Storage* storage_;               // never null: a shared MemoryStorage when none is given
   std::unique_ptr<UndoLog> undo_;  // on the heap: shards point at it, the table may move
   std::map<uint32_t, Shard> shards_;
-  ClusterState state_;        // cluster id and handoff tombstones (worker/cluster_state.hpp)
-  bool sync_wanted_ = false;  // the next commit must fsync (a split or a sync since the last)
+  ClusterState state_;          // cluster id and handoff tombstones (worker/cluster_state.hpp)
+  uint32_t expiry_cursor_ = 0;  // the shard expire_due() visited last
+  bool sync_wanted_ = false;    // the next commit must fsync (a split or a sync since the last)
   // Shard id -> its last_seq before this turn's first change of it: put back by rollback().
   std::map<uint32_t, uint64_t> seq_undo_;
 };

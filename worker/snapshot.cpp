@@ -66,6 +66,12 @@ Status write_snapshot(const std::string& path, const ShardTable& table, uint64_t
       out.maybe_flush();
       return out.error() == 0;
     });
+    // TTLs after every set (a set record removes a key's TTL when replayed).
+    shard.expiry().for_each([&, id = id](std::string_view key, int64_t at) {
+      append_expire_record(out.buf(), id, key, at);
+      ++records;
+      out.maybe_flush();
+    });
   }
   append_end_record(out.buf(), records);
   out.flush();

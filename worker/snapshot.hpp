@@ -1,8 +1,9 @@
 // Snapshot: every shard of a ShardTable written as one file of framed records (the log's format,
 // worker/log_record.hpp, after kSnapshotMagic): per shard a "shard" record then one "set" per key
-// in key order, all closed by an "end" record with the record count. A snapshot without its end
-// record is incomplete and never used. Replaying it gives the same shards: same bounds, epoch,
-// seed and keys, and so (the treap's shape being a function of keys and seed) the same key paths.
+// in key order and one "expire" per key with a TTL, all closed by an "end" record with the record
+// count. A snapshot without its end record is incomplete and never used. Replaying it gives the
+// same shards: same bounds, epoch, seed and keys, and so (the treap's shape being a function of
+// keys and seed) the same key paths.
 //
 // write_snapshot only reads the table; it is what a forked compaction child runs, so it logs
 // nothing and touches no shared state.

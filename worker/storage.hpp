@@ -47,6 +47,8 @@ class Storage {
 
   virtual void record_set(uint32_t shard, std::string_view key, std::string_view value) = 0;
   virtual void record_del(uint32_t shard, std::string_view key) = 0;
+  // The key's TTL becomes `at` (ms since the Unix epoch; 0: none). A recorded set removes the TTL.
+  virtual void record_expire(uint32_t shard, std::string_view key, int64_t at) = 0;
   virtual void record_shard(const ShardInfo& info) = 0;
   virtual void record_drop(uint32_t shard) = 0;
   // The shard `shard` is cut at `key` into `left` [lo, key) and `right` [key, hi) (ids, epochs).
@@ -83,6 +85,7 @@ class MemoryStorage final : public Storage {
   Status recover(ShardTable&) override { return Status::Ok(); }
   void record_set(uint32_t, std::string_view, std::string_view) override {}
   void record_del(uint32_t, std::string_view) override {}
+  void record_expire(uint32_t, std::string_view, int64_t) override {}
   void record_shard(const ShardInfo&) override {}
   void record_drop(uint32_t) override {}
   void record_split(uint32_t, std::string_view, const ShardInfo&, const ShardInfo&) override {}

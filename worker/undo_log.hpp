@@ -1,6 +1,7 @@
 // UndoLog: how to take back the changes of a loop turn whose log commit failed, so that a change
 // that was not persisted is not left applied in memory. One entry per change, newest last:
-//   - a key change: the shard, the key and the value it had before (none: the key was absent);
+//   - a key change: the shard, the key, the value it had before (none: the key was absent) and
+//     its TTL then (none: no TTL);
 //   - a split: the ids of the two pieces and the shard they were cut from (undone by joining the
 //     pieces back, O(log n)).
 // Cleared after every commit. Plain container; not thread-safe.
@@ -23,15 +24,18 @@ class UndoLog {
     uint32_t shard = 0;  // kKey: the shard; kSplit: the left piece
     std::string key;
     std::optional<std::string> before;
-    uint32_t right = 0;  // kSplit: the right piece
-    ShardInfo whole;     // kSplit: the shard as it was before the split
+    std::optional<int64_t> expiry_before;  // kKey: the key's TTL before the change
+    uint32_t right = 0;                    // kSplit: the right piece
+    ShardInfo whole;                       // kSplit: the shard as it was before the split
   };
 
-  void remember(uint32_t shard, std::string_view key, std::optional<std::string_view> before) {
+  void remember(uint32_t shard, std::string_view key, std::optional<std::string_view> before,
+                std::optional<int64_t> expiry_before = std::nullopt) {
     Entry& e = entries_.emplace_back();
     e.shard = shard;
     e.key.assign(key);
     if (before) e.before.emplace(*before);
+    e.expiry_before = expiry_before;
   }
   void remember_split(uint32_t left, uint32_t right, const ShardInfo& whole) {
     Entry& e = entries_.emplace_back();

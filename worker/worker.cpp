@@ -10,6 +10,7 @@
 
 #include "common/clock.hpp"
 #include "common/frames.hpp"
+#include "common/keyed_ops.hpp"
 #include "common/resident.hpp"
 
 namespace clossyne {
@@ -17,13 +18,15 @@ namespace {
 
 // stop() cannot wake zmq::poll, so the loop looks at the flag at least this often.
 constexpr int64_t kStopCheckMs = 100;
+// Keys active expiry removes per loop turn at most: bounded work between two polls, so clients
+// are served in between (as Redis's active expire cycle bounds its time).
+constexpr std::size_t kExpireKeysPerTurn = 500;
 // Messages handled per wake-up before housekeeping runs, so heartbeats go out under load.
 constexpr int kMaxDrain = 1000;
 
 // Ops whose reply promises something durable: it is turned into an error if the commit fails.
 bool is_write(std::string_view op) {
-  return op == proto::op::kSet || op == proto::op::kDel || op == proto::op::kImport ||
-         op == proto::op::kSplit || op == proto::op::kSync;
+  return changes_data(op);
 }
 
 std::string persistence_error(const Status& st) {
@@ -88,8 +91,10 @@ void Worker::reconnect() {
 
 void Worker::poll_once() {
   const int64_t now = now_ms();
-  const int64_t wake =
-      std::min({next_heartbeat_ms_, last_heard_ms_ + timing_.liveness_ms, now + kStopCheckMs});
+  const int64_t wake = expiry_backlog_
+                           ? now
+                           : std::min({next_heartbeat_ms_, last_heard_ms_ + timing_.liveness_ms,
+                                       now + kStopCheckMs});
   zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
   try {
     zmq::poll(items, 1, std::chrono::milliseconds(std::max<int64_t>(0, wake - now)));
@@ -109,6 +114,7 @@ void Worker::housekeeping() {
     reconnect();
     return;
   }
+  expire_keys();
   storage_->tick(now, shards_);
   if (now >= next_heartbeat_ms_) {
     if (assign_failed_) send_register();  // the broker answers with the assignment
@@ -184,6 +190,7 @@ void Worker::handle(std::string_view body) {
                  st.message());
     return;
   }
+  note_time(op);
   if (op.op == proto::op::kHeartbeat) return;  // receiving it was the point
   if (op.op == proto::op::kReregister) return send_register();
   if (op.op == proto::op::kAssign) {
@@ -202,6 +209,25 @@ void Worker::handle(std::string_view body) {
   }
   if (op.op == proto::op::kBatch) return hold(shards_.execute_batch(op), op);
   hold(shards_.execute(op), op);  // a single routed op, or an error naming what is wrong with it
+}
+
+void Worker::note_time(const Op& op) {
+  if (op.now) broker_time_ms_ = std::max(broker_time_ms_, *op.now);
+  for (const Op& sub : op.batch) {
+    if (sub.now) broker_time_ms_ = std::max(broker_time_ms_, *sub.now);
+  }
+}
+
+// Active expiry: a bounded number of due keys per turn, deleted and committed as any delete.
+void Worker::expire_keys() {
+  expiry_backlog_ = false;
+  if (broker_time_ms_ == 0) return;
+  const int64_t now = std::min(broker_time_ms_, wall_ms());
+  const std::size_t removed = shards_.expire_due(now, kExpireKeysPerTurn);
+  if (removed == 0) return;
+  expiry_backlog_ = removed == kExpireKeysPerTurn;
+  spdlog::debug("active expiry: {} keys removed", removed);
+  commit_turn();
 }
 
 // Never blocks the loop: when the broker is unreachable and the queue is full, the message is lost,

@@ -79,6 +79,8 @@ class Worker {
   void describe_self(Reply& r) const;  // rss and fsync mode, for register and heartbeat
   void hold(Reply reply, const Op& op);
   void commit_turn();
+  void note_time(const Op& op);
+  void expire_keys();
 
   // A reply waiting for its turn's commit; `writes` are the indices of the sub-replies (or 0 for
   // a single reply) that answer writes and must fail if the commit does.
@@ -100,6 +102,10 @@ class Worker {
   std::atomic<bool> stopping_{false};
   int64_t last_heard_ms_ = 0;
   int64_t next_heartbeat_ms_ = 0;
+  // The latest time the broker sent (ops' and heartbeats' "now"): keys are removed only once it
+  // has passed their expiry, so no later op (whose time is at least this) could still see them.
+  int64_t broker_time_ms_ = 0;
+  bool expiry_backlog_ = false;  // more keys were due than one turn removes: poll without waiting
 };
 
 }  // namespace clossyne

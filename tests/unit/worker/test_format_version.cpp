@@ -114,7 +114,7 @@ TEST_CASE("format version: a snapshot from a newer build is refused") {
   REQUIRE_FALSE(st.ok());
   CHECK_THAT(st.message(), Catch::Contains(path));
   CHECK_THAT(st.message(), Catch::Contains("snapshot format version 200"));
-  CHECK_THAT(st.message(), Catch::Contains("reads snapshot format version 1 to 2 only"));
+  CHECK_THAT(st.message(), Catch::Contains("reads snapshot format version 1 to 3 only"));
 }
 
 TEST_CASE("format version: version 0 (never written) is refused, not called newer") {

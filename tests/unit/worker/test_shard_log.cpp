@@ -32,6 +32,9 @@ std::string show(const RecordView& r) {
              std::string(r.value);
     case RecordType::kDel:
       return "del " + std::to_string(r.shard) + " " + std::string(r.key);
+    case RecordType::kExpire:
+      return "expire " + std::to_string(r.shard) + " " + std::string(r.key) + "@" +
+             std::to_string(r.at);
     case RecordType::kShard:
       return "shard " + std::to_string(r.info.id) + " [" + r.info.lo + "," +
              (r.info.hi ? *r.info.hi : std::string("+inf")) + ") e" + std::to_string(r.info.epoch) +
