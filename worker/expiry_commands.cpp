@@ -73,7 +73,8 @@ Reply ttl_generic(Ctx& c, bool ms, bool absolute) {
   if (!at) return integer(-1);
   int64_t ttl = absolute ? *at : *at - c.now_ms;
   if (ttl < 0) ttl = 0;
-  return integer(ms ? ttl : (ttl + 500) / 1000);
+  // Unsigned, so an expiry near LLONG_MAX rounds without overflow (as Redis's build answers).
+  return integer(ms ? ttl : static_cast<int64_t>((static_cast<uint64_t>(ttl) + 500) / 1000));
 }
 
 }  // namespace

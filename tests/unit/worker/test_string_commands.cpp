@@ -167,6 +167,7 @@ TEST_CASE("string_commands: SET expire options and TTL handling", "[string_comma
   // PXAT LLONG_MAX needs no addition and is valid.
   CHECK(is_ok(f.set("v", {"PXAT", "9223372036854775807"})));
   CHECK(f.n("pexpiretime") == LLONG_MAX);
+  CHECK(f.n("expiretime") == 9223372036854776);  // rounded up, no overflow (as Redis 7.0.15)
 }
 
 TEST_CASE("string_commands: SET with a past EXAT or PXAT leaves no key", "[string_commands]") {
