@@ -151,7 +151,11 @@ command -v tclsh >/dev/null || apt_install tcl
 
 WORK=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() { # stops what it started; the servers' logs (a crash's trace) go to $OUT
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  [[ -d $OUT ]] && for f in "$WORK"/*.log; do [[ -e $f ]] && cp "$f" "$OUT/server-${f##*/}"; done
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ready() { # port: until it answers DBSIZE with an integer (10 s at most)
@@ -185,13 +189,17 @@ wait_ready "$RPORT"
 wait_ready "$CPORT"
 
 mkdir -p "$OUT"
+# A private copy of the suite (runtest keeps state in tests/tmp) and a random base port for its test
+# server (it listens on baseport-32..-1), so that two runs on one machine do not collide.
+mkdir -p "$WORK/suite" && cp -r "$CACHE/src/runtest" "$CACHE/src/tests" "$WORK/suite/"
+FLAGS+=(--baseport $((22000 + RANDOM % 120 * 64)))
 t0=$SECONDS
 for server in redis clossyne; do
   port=$RPORT; [[ $server == clossyne ]] && port=$CPORT
   for unit in $UNITS; do
     log="$OUT/$server.${unit//\//_}.log"
     # timeout signals its whole process group: the test server and the client it spawned.
-    (cd "$CACHE/src" && timeout -k 5 "$UNIT_LIMIT" ./runtest --host 127.0.0.1 --port "$port" \
+    (cd "$WORK/suite" && timeout -k 5 "$UNIT_LIMIT" ./runtest --host 127.0.0.1 --port "$port" \
       --single "$unit" "${FLAGS[@]}" </dev/null) >"$log" 2>&1 && rc=0 || rc=$?
     echo "rc=$rc" >>"$log"
     echo "  $server $unit: exit $rc, $((SECONDS - t0)) s so far" >&2
