@@ -126,7 +126,17 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
   p.parts.reserve(ops.size());
   std::vector<std::pair<uint32_t, uint32_t>> owners;  // per part: (op index, part index in the op)
   owners.reserve(ops.size());
+  std::size_t submitted = 0;
   for (uint32_t i = 0; i < ops.size(); ++i) {
+    if (runs_as_txn(ops[i])) {  // after the ops before it in the batch, as they were sent
+      req.merges.emplace_back(ops[i], 1);
+      for (; submitted < p.parts.size(); ++submitted) {
+        submit_part(req_id, owners[submitted].first, owners[submitted].second,
+                    std::move(p.parts[submitted]));
+      }
+      start_txn(req_id, i, std::move(ops[i]));
+      continue;
+    }
     const std::size_t before = p.parts.size();
     plan_into(ops[i], map_, p);
     const auto n = static_cast<uint32_t>(p.parts.size() - before);
@@ -143,7 +153,7 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
   }
   if (req.stream && !req.ready.empty()) streaming_.push_back(req_id);
   // `req` may be erased once parts complete, so only ids are used from here on.
-  for (std::size_t k = 0; k < p.parts.size(); ++k) {
+  for (std::size_t k = submitted; k < p.parts.size(); ++k) {
     submit_part(req_id, owners[k].first, owners[k].second, std::move(p.parts[k]));
   }
   --requests_[req_id].outstanding;
@@ -225,11 +235,16 @@ void Broker::dispatch(ShardEntry& shard, uint64_t sub_id, Op op) {
 
 // Releases held ops in order until one of them takes the barrier again.
 void Broker::release_held(ShardEntry& shard) {
+  resume_txn(shard);  // a transaction holding it may wait for its configuration change to end
   while (!shard.holding() && !shard.held.empty()) {
     HeldOp h = std::move(shard.held.front());
     shard.held.pop_front();
     if (!registry_.alive(shard.owner)) {
       complete_part(h.sub_id, Reply::Error(0, unavailable(shard), ErrorCode::kUnavailable));
+      continue;
+    }
+    if (h.op.op == kTxnLock) {
+      grant_lock(shard, h.sub_id);
       continue;
     }
     dispatch(shard, h.sub_id, std::move(h.op));
@@ -240,6 +255,10 @@ void Broker::release_held(ShardEntry& shard) {
 // the order they were held.
 void Broker::reroute_held(std::deque<HeldOp> held, const KeyRange& old_range) {
   for (auto& h : held) {
+    if (h.op.op == kTxnLock) {  // a transaction waited for this shard: it takes its shards again
+      marker_moved(h.sub_id);
+      continue;
+    }
     const PartRef* ref = parts_.find(h.sub_id);
     if (ref == nullptr) continue;
     const PartRef model = *ref;  // parts_ may grow below
@@ -267,7 +286,9 @@ bool Broker::reroute_stale(uint64_t sub_id, const Reply& reply) {
   if (reply.ok) return false;
   const bool stale = reply.code == ErrorCode::kStaleEpoch || reply.code == ErrorCode::kNotHeld;
   PartRef* found = stale ? parts_.find(sub_id) : nullptr;
-  if (found == nullptr || found->reroutes >= 3 || found->op.op.empty()) return false;
+  // A transaction's step is not sent elsewhere: the shard it holds is what the step needs.
+  if (found == nullptr || found->reroutes >= 3 || found->op.op.empty() || found->txn != 0)
+    return false;
   PartRef& ref = *found;
   auto old = map_.by_id(ref.shard_id);
   if (!(again_routable(ref.op) || old)) return false;
@@ -306,6 +327,10 @@ void Broker::complete_part(uint64_t sub_id, Reply&& reply) {
       shard.barrier = false;
       release_held(shard);
     }
+  }
+  if (ref.txn != 0) {
+    on_txn_reply(ref.txn, sub_id, ref.part_index, std::move(reply));
+    return;
   }
   complete_op_part(ref.request, ref.op_index, ref.part_index, std::move(reply));
 }

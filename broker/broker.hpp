@@ -19,6 +19,7 @@
 #include "config.hpp"
 #include "planner.hpp"
 #include "shard_map.hpp"
+#include "transaction.hpp"
 #include "worker_registry.hpp"
 
 namespace clossyne::broker {
@@ -55,7 +56,8 @@ class Broker {
     int64_t deadline_ms = 0;
     bool is_del = false;
     int reroutes = 0;
-    Op op;  // kept once sent, to re-route it if the worker refuses a stale epoch
+    uint64_t txn = 0;  // a transaction's step or marker: the reply goes to it, not to `request`
+    Op op;             // kept once sent, to re-route it if the worker refuses a stale epoch
     // A write to a replicated shard: the members yet to answer, and the primary's answer.
     bool replicated = false;
     std::vector<std::string> waiting;
@@ -88,6 +90,22 @@ class Broker {
   bool reroute_stale(uint64_t sub_id, const Reply& reply);
   static bool again_routable(const Op& o);
   void expire_parts(int64_t now);
+
+  // transaction.cpp: commands that span shards.
+  bool runs_as_txn(const Op& op) const;
+  void start_txn(uint64_t req, uint32_t op_index, Op op);
+  void plan_locks(Transaction& t);
+  void lock_next(uint64_t txn);
+  void grant_lock(ShardEntry& shard, uint64_t marker);
+  void marker_moved(uint64_t marker);
+  void restart_txn(uint64_t txn);
+  void unlock_all(uint64_t txn, Transaction& t);
+  void advance_txn(uint64_t txn);
+  void send_stage(uint64_t txn, Transaction& t, int next, std::vector<Op> steps,
+                  const std::vector<uint32_t>& again);
+  void on_txn_reply(uint64_t txn, uint64_t sub_id, uint32_t step, Reply&& reply);
+  void finish_txn(uint64_t txn, Reply reply);
+  void resume_txn(ShardEntry& shard);
 
   // worker_link.cpp: workers.
   void on_worker_message(RoutedMessage m);
@@ -179,6 +197,8 @@ class Broker {
   std::unordered_map<uint64_t, ClientRequest> requests_;
   SlotMap<PartRef> parts_;  // ids are the sub-op ids sent to workers
   std::unordered_map<uint64_t, InternalRef> internal_;
+  std::unordered_map<uint64_t, Transaction> txns_;  // by id (ids from 1; 0 is "none")
+  uint64_t next_txn_ = 1;
   std::vector<uint64_t> streaming_;  // requests with streamed replies ready this loop turn
   std::unordered_map<std::string, Op> outgoing_;  // per worker, flushed once per loop turn
   uint32_t next_shard_id_ = 1;

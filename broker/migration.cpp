@@ -31,7 +31,9 @@ std::string Broker::start_split(uint32_t shard_id, std::optional<std::string> ke
   auto idx = map_.by_id(shard_id);
   if (!idx) return fmt::format("ERR no shard {}", shard_id);
   ShardEntry& shard = map_.at(*idx);
-  if (shard.busy != ShardBusy::kNone) return fmt::format("ERR shard {} is busy", shard_id);
+  // Not under a transaction either: its steps were sent for this shard and epoch.
+  if (shard.busy != ShardBusy::kNone || shard.locked_by != 0)
+    return fmt::format("ERR shard {} is busy", shard_id);
   if (!registry_.alive(shard.owner)) return unavailable(shard);
   if (!map_.complete()) return "ERR some ranges have no registered owner: no splits until they do";
   if (key && (!shard.range().contains(*key) || *key == shard.info.lo))
@@ -63,7 +65,8 @@ std::string Broker::start_move(uint32_t shard_id, const std::string& to, const s
   auto idx = map_.by_id(shard_id);
   if (!idx) return fmt::format("ERR no shard {}", shard_id);
   ShardEntry& shard = map_.at(*idx);
-  if (shard.busy != ShardBusy::kNone) return fmt::format("ERR shard {} is busy", shard_id);
+  if (shard.busy != ShardBusy::kNone || shard.locked_by != 0)
+    return fmt::format("ERR shard {} is busy", shard_id);
   if (!registry_.alive(shard.owner)) return unavailable(shard);
   if (!registry_.alive(to)) return fmt::format("ERR worker '{}' is not alive", to);
   if (to == shard.owner) return fmt::format("ERR shard {} is already on {}", shard_id, to);
@@ -164,6 +167,7 @@ void Broker::on_export_chunk(uint32_t shard_id, Reply reply) {
     shard.move.copied += items.size();
     next.op = std::string(op::kImport);
     next.pairs = std::move(items);
+    next.expires = std::move(reply.expires);  // the copied keys' TTLs
     kind = InternalKind::kImport;
   }
   shard.move.deadline_ms = now_ms() + config_.op_timeout_ms;

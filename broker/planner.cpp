@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "common/protocol.hpp"
+#include "transaction.hpp"
 
 namespace clossyne::broker {
 namespace {
@@ -144,7 +145,7 @@ namespace {
 // Ops whose only part's reply is already the op's reply (a single key's get/set/del/...).
 bool passes_through(std::string_view name) {
   return name == op::kGet || name == op::kSet || name == op::kDel || name == op::kExists ||
-         name == op::kWhere;
+         name == op::kWhere || is_span_op(name);  // a transaction answers as one part
 }
 }  // namespace
 

@@ -313,6 +313,7 @@ void Broker::replicate_more() {
   const int64_t now = now_ms();
   for (auto& shard : map_.entries()) {
     if (joining >= std::max(4, config_.balance.max_moves)) return;
+    if (shard.locked_by != 0) continue;  // a transaction's steps were sent for this epoch
     if (!shard.replicated() && !shard.gap() && shard.busy == ShardBusy::kNone &&
         registry_.alive(shard.owner)) {
       // A shard of a cluster that ran with --replicas 1: its owner records it as replicated

@@ -55,6 +55,8 @@ struct ShardEntry {
   std::string owner;  // worker id; empty when no registered worker holds it
   // Serialization around deletes: while a delete is in flight on this shard, later ops wait here.
   bool barrier = false;
+  // A transaction (a command spanning shards, broker/transaction.cpp) holds the shard: its id.
+  uint64_t locked_by = 0;
   ShardBusy busy = ShardBusy::kNone;
   Migration move;  // valid while busy == kMoving (`expected` and `deadline_ms` also for splits)
   std::deque<HeldOp> held;
@@ -78,7 +80,7 @@ struct ShardEntry {
   uint64_t confirmed_epoch = 0;
   std::vector<std::string> confirmed_replicas;
 
-  bool holding() const { return barrier || busy != ShardBusy::kNone; }
+  bool holding() const { return barrier || locked_by != 0 || busy != ShardBusy::kNone; }
   bool replicated() const { return !info.replicas.empty(); }
   bool has_member(const std::string& w) const {
     return w == owner || std::find(followers.begin(), followers.end(), w) != followers.end();
