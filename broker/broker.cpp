@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <string>
@@ -60,6 +61,8 @@ void Broker::poll_once() {
     throw;
   }
   turn_ms_ = now_ms();  // one clock read per turn, not per op
+  // Never backwards: a worker may delete a key once a time past its expiry was sent (worker.cpp).
+  wall_ms_ = std::max(wall_ms_, wall_ms());
   // Workers first: their replies release barriers and free queue space.
   for (int i = 0; i < 10000; ++i) {
     auto m = recv_routed(workers_);
@@ -227,6 +230,7 @@ void Broker::dispatch(ShardEntry& shard, uint64_t sub_id, Op op) {
   op.id = sub_id;
   op.shard = shard.info.id;
   op.epoch = shard.info.epoch;
+  op.now = wall_ms_;  // every member decides expiry on the same time
   // A delete restructures its shard: later ops on the shard wait until it is answered.
   if (op.op == op::kDel) shard.barrier = true;
   if (shard.replicated()) replicate_write(shard, *ref, op);

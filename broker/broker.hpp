@@ -207,6 +207,7 @@ class Broker {
   int64_t next_heartbeat_ms_ = 0;
   int64_t next_trim_ms_ = 0;
   int64_t turn_ms_ = 0;  // the clock at the start of this loop turn
+  int64_t wall_ms_ = 0;  // wall time at the start of this loop turn, never decreasing (op "now")
 };
 
 }  // namespace clossyne::broker

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "common/keyed_ops.hpp"
 #include "common/protocol.hpp"
 #include "transaction.hpp"
 
@@ -88,6 +89,7 @@ void plan_into(Op& o, const ShardMap& map, Plan& p) {
     } else {
       p.parts.push_back(single(map, op::kSet, std::move(*o.key)));
       p.parts.back().op.value = std::move(o.value);
+      p.parts.back().op.args = std::move(o.args);  // SET's options (NX, EX, GET, ...)
     }
   } else if (name == op::kGet || name == op::kWhere) {
     if (!o.key) {
@@ -110,10 +112,19 @@ void plan_into(Op& o, const ShardMap& map, Plan& p) {
       Part part;
       part.shard = i;
       part.op.op = std::string(op::kCount);
+      part.op.args = o.args;  // ["expires"]: count the keys with a TTL
       p.parts.push_back(std::move(part));
     }
   } else if (name == op::kRng) {
     plan_rng(o, map, p);
+  } else if (find_keyed_op(name) != nullptr) {  // string and key commands: the worker runs them
+    if (!o.key) {
+      p.immediate = error(o, "missing field 'key'");
+    } else {
+      p.parts.push_back(single(map, name, std::move(*o.key)));
+      p.parts.back().op.value = std::move(o.value);
+      p.parts.back().op.args = std::move(o.args);
+    }
   } else {
     p.immediate = error(o, "unknown op '" + name + "'");
   }
@@ -144,8 +155,7 @@ std::vector<Part> replan(const Op& sub, const KeyRange& old_range, const ShardMa
 namespace {
 // Ops whose only part's reply is already the op's reply (a single key's get/set/del/...).
 bool passes_through(std::string_view name) {
-  return name == op::kGet || name == op::kSet || name == op::kDel || name == op::kExists ||
-         name == op::kWhere || is_span_op(name);  // a transaction answers as one part
+  return find_keyed_op(name) != nullptr || is_span_op(name);  // a transaction answers as one part
 }
 }  // namespace
 

@@ -18,6 +18,7 @@
 
 #include "broker.hpp"
 #include "common/clock.hpp"
+#include "common/keyed_ops.hpp"
 #include "common/protocol.hpp"
 
 namespace clossyne::broker {
@@ -25,7 +26,8 @@ namespace op = proto::op;
 namespace {
 
 bool is_write(std::string_view name) {
-  return name == op::kSet || name == op::kDel;
+  const KeyedOp* k = find_keyed_op(name);
+  return k != nullptr && k->write;
 }
 
 // Errors that say the member, not the op, is at fault: it no longer follows the configuration.

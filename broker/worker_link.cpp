@@ -129,6 +129,7 @@ void Broker::housekeeping() {
   next_heartbeat_ms_ = now + proto::kHeartbeatMs;
   Op hb;
   hb.op = std::string(op::kHeartbeat);
+  hb.now = wall_ms_;  // lets an idle worker expire keys (worker.cpp)
   for (const auto& id : registry_.alive_ids()) send_to_worker(id, hb);
   expire_parts(now);
   check_migrations(now);
