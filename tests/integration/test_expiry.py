@@ -7,12 +7,12 @@ Every wait is bounded; a broken binary fails a test instead of hanging it.
 """
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 
-import pytest
-
-from test_elastic import ElasticCluster, elastic  # noqa: F401  (the fixture)
+from test_elastic import elastic  # noqa: F401  (the fixture)
+from test_replication import LIVENESS_MS, WAIT_S, fully_replicated, make  # noqa: F401
 
 
 def pttl_close(r, key: bytes, want_ms: int, slack_ms: int = 15000) -> None:
@@ -22,12 +22,16 @@ def pttl_close(r, key: bytes, want_ms: int, slack_ms: int = 15000) -> None:
 
 def wait_until(pred, timeout: float, what: str):
     deadline = time.monotonic() + timeout
+    last = None
     while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
+        try:
+            last = pred()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - a process restarting: try again
+            last = e
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
 def load_ttls(r, n: int = 200) -> dict[bytes, int]:
@@ -152,3 +156,38 @@ def test_active_expiry_of_100k_keys_does_not_stall_other_clients(elastic):  # no
         c.restart_worker(wid)
     c.wait_ready()
     assert sum(int(s["keys"]) for s in c.status()["shards"]) == 1
+
+
+def test_ttls_reach_every_member_and_a_new_member_copies_them(make):  # noqa: F811
+    """--replicas 2: TTLs set by SET EX, EXPIRE and kept by INCR reach the followers (the writes
+    carry the broker's time); a worker whose disk was wiped copies them back from the primary; with
+    another worker then killed for good, every TTL reads back from the members left."""
+    c = make("ttl_replicas")
+    wait_until(lambda: fully_replicated(c), WAIT_S, "two in-sync members per shard")
+    r = c.redis(socket_timeout=10)
+    want = {}
+    for i in range(300):
+        k = b"%c%04d" % (b"abcdefghijklmnopqrstuvwxyz"[i % 26], i)
+        if i % 3 == 0:
+            r.set(k, b"v", ex=1000 + i)
+        elif i % 3 == 1:
+            r.set(k, b"5")
+            r.expire(k, 1000 + i)
+            assert r.incr(k) == 6  # keeps the TTL
+        else:
+            r.set(k, b"v", px=1000)  # gone before the checks below
+            continue
+        want[k] = (1000 + i) * 1000
+    c.kill_worker("w2")
+    shutil.rmtree(c.data_dir("w2"))
+    c.start_worker("w2")
+    time.sleep(LIVENESS_MS / 1000 + 1.0)  # w2 leaves its configurations, then joins again
+    wait_until(lambda: fully_replicated(c), WAIT_S, "w2 back in every configuration")
+    c.kill_worker("w1")
+    time.sleep(LIVENESS_MS / 1000 + 1.0)
+    r = c.redis(socket_timeout=10)
+    wait_until(lambda: r.ping(), WAIT_S, "service after w1 died")
+    for k, ms in want.items():
+        wait_until(lambda: r.pttl(k) != -2, WAIT_S, f"{k!r} readable")
+        pttl_close(r, k, ms, slack_ms=30000)
+    assert r.dbsize() == len(want)
