@@ -42,7 +42,7 @@ bool fast_op_field(MsgpackReader& r, std::string_view k, Op& op, int depth) {
   if (k == f::kLimit) return r.nil() || (r.uint(u) && (op.limit = u, true));
   if (k == f::kShard) return r.uint(u) && u <= UINT32_MAX && (op.shard = uint32_t(u), true);
   if (k == f::kEpoch) return r.uint(op.epoch);
-  if (k == "seq") return r.uint(u) && (op.seq = u, true);  // replicated writes
+  if (k == "seq") return r.uint(u) && (op.seq = u, true);      // replicated writes
   if (k == "now") return op.now.emplace(0), r.int64(*op.now);  // expiry decisions
   if (k == f::kStream) return r.boolean(op.stream);
   if (k == f::kOps) {
