@@ -12,26 +12,12 @@ import threading
 import time
 
 from test_elastic import elastic  # noqa: F401  (the fixture)
-from test_replication import LIVENESS_MS, WAIT_S, fully_replicated, make  # noqa: F401
+from test_replication import LIVENESS_MS, WAIT_S, fully_replicated, make, wait_until  # noqa: F401
 
 
 def pttl_close(r, key: bytes, want_ms: int, slack_ms: int = 15000) -> None:
     got = r.pttl(key)
     assert want_ms - slack_ms <= got <= want_ms, (key, got, want_ms)
-
-
-def wait_until(pred, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - a process restarting: try again
-            last = e
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
 def load_ttls(r, n: int = 200) -> dict[bytes, int]:

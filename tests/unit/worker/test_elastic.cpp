@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "disk_node.hpp"
 #include "shard_infos.hpp"
 #include "temp_dir.hpp"
 #include "worker/data_dir.hpp"
@@ -111,19 +112,7 @@ std::map<std::string, std::string> paths_of(const Treap& tree) {
   return out;
 }
 
-struct Disk {
-  explicit Disk(const std::string& dir)
-      : storage([&] {
-          DiskOptions o;
-          o.dir = dir;
-          o.fsync = FsyncMode::kAlways;
-          o.background = false;
-          return o;
-        }()),
-        table("w1", &storage) {}
-  DiskStorage storage;
-  ShardTable table;
-};
+using Disk = testing::DiskNode;
 
 // Everything a crash must not change: every held shard (importing ones too) with its info, and
 // every key's value and path.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "disk_node.hpp"
 #include "shard_infos.hpp"
 #include "temp_dir.hpp"
 #include "worker/data_sync.hpp"
@@ -58,20 +59,7 @@ int64_t n_of(ShardTable& t, Op o) {
   return *r.n;
 }
 
-struct Node {
-  explicit Node(const std::string& dir)
-      : storage([&] {
-          DiskOptions o;
-          o.dir = dir;
-          o.fsync = FsyncMode::kAlways;
-          o.background = false;
-          return o;
-        }()),
-        table("w1", &storage) {}
-  Status open() { return storage.recover(table); }
-  DiskStorage storage;
-  ShardTable table;
-};
+using Node = testing::DiskNode;
 
 }  // namespace
 

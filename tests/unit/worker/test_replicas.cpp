@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "disk_node.hpp"
 #include "shard_infos.hpp"
 #include "temp_dir.hpp"
 #include "worker/data_dir.hpp"
@@ -67,20 +68,7 @@ std::vector<ShardInfo> registered(const ShardTable& t) {
   return out;
 }
 
-struct Node {
-  explicit Node(const std::string& dir, FsyncMode mode = FsyncMode::kAlways)
-      : storage([&] {
-          DiskOptions o;
-          o.dir = dir;
-          o.fsync = mode;
-          o.background = false;
-          return o;
-        }()),
-        table("w1", &storage) {}
-  Status open() { return storage.recover(table); }
-  DiskStorage storage;
-  ShardTable table;
-};
+using Node = testing::DiskNode;
 
 // A data directory as a 0.13.0 build leaves it: format 1 files, records without replicas.
 void write_v1_dir(const std::string& dir) {
