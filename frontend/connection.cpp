@@ -10,6 +10,7 @@
 
 #include "common/clock.hpp"
 #include "reply_format.hpp"
+#include "tls_stream.hpp"
 
 namespace clossyne::frontend {
 namespace {
@@ -54,7 +55,32 @@ Connection::Connection(int fd, uint64_t id, ParserLimits limits, SeedFraming fra
 }
 
 Connection::~Connection() {
+  tls_.reset();  // its close_notify goes out before the socket closes
   ::close(fd_);
+}
+
+void Connection::use_tls(std::unique_ptr<TlsStream> tls) {
+  tls_ = std::move(tls);
+}
+
+bool Connection::handshaking() const {
+  return tls_ != nullptr && !tls_->handshake_done();
+}
+
+bool Connection::read_wants_write() const {
+  return tls_ != nullptr && tls_->read_wants_write();
+}
+
+bool Connection::transport_pending() const {
+  return tls_ != nullptr && tls_->pending();
+}
+
+ssize_t Connection::recv_some(char* buf, std::size_t len) {
+  return tls_ ? tls_->recv(buf, len) : ::recv(fd_, buf, len, 0);
+}
+
+ssize_t Connection::send_some(const char* buf, std::size_t len) {
+  return tls_ ? tls_->send(buf, len) : ::send(fd_, buf, len, MSG_NOSIGNAL);
 }
 
 std::string_view Connection::unparsed() const {
@@ -75,7 +101,7 @@ IoStatus Connection::read_input() {
   burst_end_ = false;
   char buf[kReadChunk];
   for (std::size_t total = 0; total < kMaxReadPerTurn;) {
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    const ssize_t n = recv_some(buf, sizeof buf);
     if (n > 0) {
       if (total == 0) burst_start_ = in_.size();
       in_.append(buf, static_cast<std::size_t>(n));
@@ -169,7 +195,7 @@ void Connection::collect_filled_slots() {
 IoStatus Connection::flush_output() {
   collect_filled_slots();
   while (unsent() > 0) {
-    const ssize_t n = ::send(fd_, out_.data() + out_off_, unsent(), MSG_NOSIGNAL);
+    const ssize_t n = send_some(out_.data() + out_off_, unsent());
     if (n > 0) {
       out_off_ += static_cast<std::size_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -196,6 +222,7 @@ uint32_t Connection::wanted_events() const {
   uint32_t events = 0;
   if (can_parse() && !read_eof_) events |= EPOLLIN;
   if (unsent() > 0) events |= EPOLLOUT;
+  if (tls_ != nullptr) events |= tls_->extra_events() & (read_eof_ ? ~uint32_t{EPOLLIN} : ~0u);
   return events;
 }
 

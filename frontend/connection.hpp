@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 
 #include "action.hpp"
@@ -14,6 +15,8 @@
 #include "request_parser.hpp"
 
 namespace clossyne::frontend {
+
+class TlsStream;
 
 // Backpressure: stop reading a client with this many unanswered requests or unsent bytes.
 inline constexpr std::size_t kMaxPendingSlots = 10000;
@@ -27,6 +30,16 @@ class Connection {
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
+
+  // Reads and writes go through `tls` from now on (a client of the TLS port; before any I/O).
+  void use_tls(std::unique_ptr<TlsStream> tls);
+  TlsStream* tls() const { return tls_.get(); }
+  // A TLS client whose handshake has not finished (closed after --tls-handshake-timeout-ms).
+  bool handshaking() const;
+  // TLS: the last read waits for the socket to be writable; read again on EPOLLOUT.
+  bool read_wants_write() const;
+  // TLS: decrypted input waits inside OpenSSL, where epoll cannot see it.
+  bool transport_pending() const;
 
   int fd() const { return fd_; }
   uint64_t id() const { return id_; }
@@ -58,7 +71,7 @@ class Connection {
   // True while more requests may be parsed (not closing, under the backpressure limits).
   bool can_parse() const;
   // True while received bytes wait to be parsed (e.g. parsing paused under backpressure).
-  bool has_buffered_input() const { return in_off_ < in_.size(); }
+  bool has_buffered_input() const { return in_off_ < in_.size() || transport_pending(); }
   // The epoll events this connection wants now.
   uint32_t wanted_events() const;
   // True when the connection has nothing left to do and should be closed.
@@ -80,8 +93,11 @@ class Connection {
   std::string_view unparsed() const;
   void collect_filled_slots();
   std::size_t unsent() const { return out_.size() - out_off_; }
+  ssize_t recv_some(char* buf, std::size_t len);
+  ssize_t send_some(const char* buf, std::size_t len);
 
   int fd_;
+  std::unique_ptr<TlsStream> tls_;  // null: plain TCP
   uint64_t id_;
   std::size_t max_query_bytes_;
   int64_t last_input_ms_;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "common/version.hpp"
+#include "tls_options.hpp"
 
 namespace clossyne::frontend {
 namespace {
@@ -67,6 +68,8 @@ int parse_options(int argc, char** argv, Options& out) {
                  "Clossyne dialect: requests up to this size that arrived in one piece wait only "
                  "--seed-small-pause-us (0: every request waits --seed-pause-ms)")
       ->capture_default_str();
+  PortFlags port_flags;
+  add_port_options(app, port_flags, cfg);
   app.add_option("--log-level", out.log_level, "trace, debug, info, warn, error");
   app.set_version_flag("--version", version_line("clossyne-frontend"));
   try {
@@ -77,6 +80,10 @@ int parse_options(int argc, char** argv, Options& out) {
   cfg.seed.pause_us = seed_pause_ms * 1000;
   if (!split_listen(listen, cfg)) {
     std::fprintf(stderr, "--listen: expected HOST:PORT, got '%s'\n", listen.c_str());
+    return 2;
+  }
+  if (const std::string err = apply_port_options(port_flags, cfg); !err.empty()) {
+    std::fprintf(stderr, "%s\n", err.c_str());
     return 2;
   }
   return -1;

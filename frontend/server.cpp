@@ -19,6 +19,7 @@
 #include "common/clock.hpp"
 #include "listen_socket.hpp"
 #include "resp_writer.hpp"
+#include "tls_stream.hpp"
 
 namespace clossyne::frontend {
 namespace {
@@ -28,6 +29,7 @@ constexpr uint64_t kListenTag = 1;
 constexpr uint64_t kWakeTag = 2;
 constexpr uint64_t kBrokerTag = 3;
 constexpr uint64_t kTimerTag = 4;
+constexpr uint64_t kTlsListenTag = 5;
 constexpr uint64_t kFirstConnId = 16;
 
 constexpr int kTickMs = 50;  // upper bound on how late a deadline is noticed
@@ -61,14 +63,19 @@ Server::Server(ServerConfig config)
 Server::~Server() {
   conns_.clear();
   link_.reset();
-  for (int fd : {listen_fd_, epoll_fd_, wake_fd_, spare_fd_, timer_fd_}) {
+  for (int fd : {listen_fd_, tls_listen_fd_, epoll_fd_, wake_fd_, spare_fd_, timer_fd_}) {
     if (fd >= 0) ::close(fd);
   }
 }
 
 Status Server::start() {
-  Status st = listen_tcp(config_.host, config_.port, listen_fd_, port_);
-  if (!st.ok()) return st;
+  if (!config_.plain_port && !config_.tls.enabled)
+    return Status::Error("no client port: the plain port is off and there is no TLS port");
+  if (config_.plain_port) {
+    Status st = listen_tcp(config_.host, config_.port, listen_fd_, port_);
+    if (!st.ok()) return st;
+  }
+  if (Status st = start_tls(); !st.ok()) return st;
   try {
     link_ = std::make_unique<BrokerLink>(
         ctx_, config_.broker, config_.request_timeout_ms,
@@ -80,15 +87,33 @@ Status Server::start() {
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0 || timer_fd_ < 0 ||
-      !add_to_epoll(listen_fd_, kListenTag, EPOLLIN) ||
+      (listen_fd_ >= 0 && !add_to_epoll(listen_fd_, kListenTag, EPOLLIN)) ||
+      (tls_listen_fd_ >= 0 && !add_to_epoll(tls_listen_fd_, kTlsListenTag, EPOLLIN)) ||
       !add_to_epoll(wake_fd_, kWakeTag, EPOLLIN) || !add_to_epoll(timer_fd_, kTimerTag, EPOLLIN) ||
       !add_to_epoll(link_->fd(), kBrokerTag, EPOLLIN)) {
     return Status::Error(std::string("cannot set up epoll: ") + std::strerror(errno));
   }
   info_.port = port_;
-  spdlog::info("listening on {}:{}", config_.host, port_);
+  if (listen_fd_ >= 0) {
+    spdlog::info("listening on {}:{}", config_.host, port_);
+  } else {
+    spdlog::info("plain-text client port off (--port 0): TLS clients only");
+  }
+  if (tls_listen_fd_ >= 0) {
+    spdlog::info(
+        "TLS listening on {}:{}: certificate {} (subject {}, expires {}), client auth {}{}",
+        config_.host, tls_port_, config_.tls.cert_file, tls_->subject(), tls_->not_after(),
+        to_string(config_.tls.auth_clients),
+        config_.tls.ca_cert_file.empty() ? "" : ", CA " + config_.tls.ca_cert_file);
+  }
   spdlog::info("broker endpoint {}", config_.broker);
   return Status::Ok();
+}
+
+Status Server::start_tls() {
+  if (!config_.tls.enabled) return Status::Ok();
+  if (Status st = TlsContext::create(config_.tls, tls_); !st.ok()) return st;
+  return listen_tcp(config_.host, config_.tls.port, tls_listen_fd_, tls_port_);
 }
 
 void Server::run() {
@@ -127,6 +152,7 @@ void Server::turn() {
     service_dirty();
   }
   close_idle_clients(now_ms());
+  close_stalled_handshakes(now_ms());
   release_free_memory(now_ms());
 }
 
@@ -150,8 +176,24 @@ void Server::close_idle_clients(int64_t now) {
   if (!idle.empty()) spdlog::debug("closed {} idle client(s)", idle.size());
 }
 
+// A client that opened a TLS connection and never finished its handshake holds a descriptor
+// and a session: closed after --tls-handshake-timeout-ms, whatever --timeout says.
+void Server::close_stalled_handshakes(int64_t now) {
+  if (tls_listen_fd_ < 0 || now < next_handshake_sweep_ms_) return;
+  next_handshake_sweep_ms_ = now + 250;
+  std::vector<uint64_t> stalled;
+  for (const auto& [id, conn] : conns_) {
+    if (conn->handshaking() && now - conn->client().created_ms >= config_.tls.handshake_timeout_ms)
+      stalled.push_back(id);
+  }
+  for (uint64_t id : stalled) close_connection(id);
+  if (!stalled.empty())
+    spdlog::debug("closed {} client(s) stuck in a TLS handshake", stalled.size());
+}
+
 void Server::handle_event(uint64_t tag, uint32_t events) {
-  if (tag == kListenTag) return accept_clients();
+  if (tag == kListenTag) return accept_clients(listen_fd_, false);
+  if (tag == kTlsListenTag) return accept_clients(tls_listen_fd_, true);
   if (tag == kWakeTag) {
     uint64_t count = 0;
     (void)!::read(wake_fd_, &count, sizeof count);
@@ -163,20 +205,30 @@ void Server::handle_event(uint64_t tag, uint32_t events) {
   if (it != conns_.end()) on_client_event(*it->second, events);
 }
 
-void Server::accept_clients() {
+void Server::accept_clients(int listen_fd, bool tls) {
   while (true) {
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR) continue;
-      if (errno == EMFILE || errno == ENFILE) shed_one_client();
+      if (errno == EMFILE || errno == ENFILE) shed_one_client(listen_fd);
       return;
     }
     ++info_.total_connections;
     if (conns_.size() >= config_.max_clients) {
       ++info_.rejected_connections;
-      (void)!::send(fd, kMaxClientsError.data(), kMaxClientsError.size(), MSG_NOSIGNAL);
+      // A TLS client could not read the plain-text error: it is just closed.
+      if (!tls) (void)!::send(fd, kMaxClientsError.data(), kMaxClientsError.size(), MSG_NOSIGNAL);
       ::close(fd);
       continue;
+    }
+    std::unique_ptr<TlsStream> stream;
+    if (tls) {
+      stream = std::make_unique<TlsStream>(tls_->get(), fd);
+      if (!stream->ok()) {
+        spdlog::warn("TLS: cannot set up a session: {}", openssl_errors());
+        ::close(fd);
+        continue;
+      }
     }
     set_nodelay(fd);
     const uint64_t id = next_conn_id_++;
@@ -185,6 +237,7 @@ void Server::accept_clients() {
       continue;
     }
     auto conn = std::make_unique<Connection>(fd, id, limits_, config_.seed);
+    if (stream) conn->use_tls(std::move(stream));
     conn->registered_events = EPOLLIN;
     conns_.emplace(id, std::move(conn));
     info_.connected_clients = conns_.size();
@@ -194,10 +247,10 @@ void Server::accept_clients() {
 
 // Out of descriptors, a pending connection would wake the loop forever: free the spare
 // descriptor, accept and close the newcomer, and take the spare back.
-void Server::shed_one_client() {
+void Server::shed_one_client(int listen_fd) {
   spdlog::warn("out of file descriptors: refusing a client");
   if (spare_fd_ >= 0) ::close(spare_fd_);
-  const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd >= 0) {
     ++info_.total_connections;
     ++info_.rejected_connections;
@@ -208,9 +261,9 @@ void Server::shed_one_client() {
 
 void Server::on_client_event(Connection& conn, uint32_t events) {
   if ((events & (EPOLLERR | EPOLLHUP)) != 0) return close_connection(conn.id());
-  if ((events & EPOLLIN) != 0 && conn.read_input() == IoStatus::kError) {
-    return close_connection(conn.id());
-  }
+  // A TLS read that waited for the socket to be writable (a handshake message) goes on now.
+  const bool readable = (events & EPOLLIN) != 0 || ((events & EPOLLOUT) && conn.read_wants_write());
+  if (readable && conn.read_input() == IoStatus::kError) return close_failed(conn);
   dirty_.push_back(conn.id());
 }
 
@@ -226,16 +279,18 @@ void Server::service_dirty() {
 }
 
 void Server::service(Connection& conn) {
+  // TLS: input already decrypted inside OpenSSL would never wake epoll; read it here.
+  if (conn.transport_pending() && conn.can_parse() && conn.read_input() == IoStatus::kError)
+    return close_failed(conn);
   parse_requests(conn);
   const bool paused = !conn.can_parse() && conn.has_buffered_input();
-  if (conn.flush_output() == IoStatus::kError || conn.finished()) {
-    return close_connection(conn.id());
-  }
+  if (conn.flush_output() == IoStatus::kError) return close_failed(conn);
+  if (conn.finished()) return close_connection(conn.id());
   update_interest(conn);
   schedule_seed_timer(conn);
   // Parsing paused under backpressure resumes here: the bytes are already read, so no epoll event
-  // would ever come for them.
-  if (paused && conn.can_parse()) dirty_.push_back(conn.id());
+  // would ever come for them (nor for TLS input still inside OpenSSL).
+  if ((paused || conn.transport_pending()) && conn.can_parse()) dirty_.push_back(conn.id());
 }
 
 void Server::parse_requests(Connection& conn) {
@@ -336,7 +391,7 @@ void Server::on_seed_timer() {
     // it must not be re-armed (the next parse that runs gives a new one, or none).
     Connection& conn = *it->second;
     if (conn.read_input() == IoStatus::kError) {
-      close_connection(id);
+      close_failed(conn);
       continue;
     }
     dirty_.push_back(id);
@@ -350,6 +405,14 @@ void Server::arm_timer(int64_t deadline_us) {
   spec.it_value.tv_nsec = (deadline_us % 1'000'000) * 1000;
   if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
   if (::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr) == 0) armed_us_ = deadline_us;
+}
+
+// A connection whose socket or TLS session failed: why, for a TLS client (a bad handshake, a
+// missing client certificate, plain text on the TLS port), then closed like any other.
+void Server::close_failed(Connection& conn) {
+  if (const TlsStream* tls = conn.tls(); tls != nullptr && !tls->error().empty())
+    spdlog::debug("client {} ({}): TLS: {}", conn.id(), conn.client().addr, tls->error());
+  close_connection(conn.id());
 }
 
 void Server::close_connection(uint64_t id) {

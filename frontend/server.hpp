@@ -28,12 +28,15 @@
 #include "cursor_table.hpp"
 #include "job.hpp"
 #include "server_info.hpp"
+#include "tls_context.hpp"
 
 namespace clossyne::frontend {
 
 struct ServerConfig {
   std::string host = "127.0.0.1";
-  uint16_t port = 4297;  // 0: any free port (see Server::port())
+  uint16_t port = 4297;    // 0: any free port (see Server::port())
+  bool plain_port = true;  // false (--port 0): no plain-text listener, TLS only
+  TlsConfig tls;           // --tls-port and friends
   std::string broker = "tcp://127.0.0.1:4298";
   std::size_t max_clients = 10000;
   std::size_t max_value_bytes = 512u * 1024 * 1024;
@@ -54,6 +57,8 @@ class Server {
   Status start();
   // The port actually listened on (useful with config.port == 0). Valid after start().
   uint16_t port() const { return port_; }
+  // The TLS port actually listened on (0: none). Valid after start().
+  uint16_t tls_port() const { return tls_port_; }
   // Runs the loop until stop(). REQUIRES: start() succeeded.
   void run();
   // Async-signal-safe and thread-safe.
@@ -62,8 +67,10 @@ class Server {
  private:
   void turn();
   void handle_event(uint64_t tag, uint32_t events);
-  void accept_clients();
-  void shed_one_client();
+  Status start_tls();
+  void accept_clients(int listen_fd, bool tls);
+  void shed_one_client(int listen_fd);
+  void close_stalled_handshakes(int64_t now);
   void on_client_event(Connection& conn, uint32_t events);
   void service(Connection& conn);
   void parse_requests(Connection& conn);
@@ -79,6 +86,7 @@ class Server {
   void on_seed_timer();
   void arm_timer(int64_t deadline_us);
   void close_connection(uint64_t id);
+  void close_failed(Connection& conn);
   bool add_to_epoll(int fd, uint64_t tag, uint32_t events);
 
   ServerConfig config_;
@@ -87,6 +95,10 @@ class Server {
   std::unique_ptr<BrokerLink> link_;
   int epoll_fd_ = -1;
   int listen_fd_ = -1;
+  int tls_listen_fd_ = -1;
+  std::unique_ptr<TlsContext> tls_;
+  uint16_t tls_port_ = 0;
+  int64_t next_handshake_sweep_ms_ = 0;
   int wake_fd_ = -1;
   int spare_fd_ = -1;  // held in reserve for when descriptors run out
   int timer_fd_ = -1;  // seed pauses: armed at the earliest deadline in seed_timers_

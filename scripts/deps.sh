@@ -6,6 +6,7 @@ set -euo pipefail
 CLOSSYNE_PACKAGES=(
   g++ cmake make pkg-config
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libspdlog-dev libcli11-dev libxxhash-dev nlohmann-json3-dev catch2
+  libssl-dev openssl  # the frontend's TLS client port (and the openssl CLI its tests make certs with)
   python3 python3-zmq python3-msgpack python3-redis python3-pytest
   python3-venv python3-setuptools python3-wheel  # README's install of clients/python into a venv
   redis-tools redis-server netcat-openbsd
