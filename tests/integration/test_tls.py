@@ -263,6 +263,12 @@ def test_auth_clients_yes_requires_a_client_certificate(strict_cluster):
     assert cli.stdout.strip() == "ok", cli.stderr
     cli = redis_cli(strict_cluster, "GET", "tls:strict")
     assert cli.stdout.strip() != "ok"
+    d = strict_cluster.certs
+    bench = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(strict_cluster.tls_port),
+                            "--tls", "--cacert", str(d / "ca.crt"), "--cert", str(d / "client.crt"),
+                            "--key", str(d / "client.key"), "-n", "2000", "-c", "4", "-t", "set",
+                            "-q"], capture_output=True, text=True, timeout=120)
+    assert bench.returncode == 0 and "requests per second" in bench.stdout, bench.stdout + bench.stderr
     strict_cluster.check_alive()
 
 
