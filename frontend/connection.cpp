@@ -219,11 +219,18 @@ bool Connection::can_parse() const {
 }
 
 uint32_t Connection::wanted_events() const {
-  uint32_t events = 0;
-  if (can_parse() && !read_eof_) events |= EPOLLIN;
-  if (unsent() > 0) events |= EPOLLOUT;
-  if (tls_ != nullptr) events |= tls_->extra_events() & (read_eof_ ? ~uint32_t{EPOLLIN} : ~0u);
-  return events;
+  bool in = can_parse() && !read_eof_;
+  bool out = unsent() > 0;
+  // A TLS read or write blocked on the other direction waits for that one only: asking for the
+  // direction that is ready (a writable socket, say) would wake the loop again and again.
+  if (tls_ != nullptr && tls_->read_wants_write()) {
+    in = false;
+    out = true;
+  } else if (tls_ != nullptr && tls_->write_wants_read() && out) {
+    in = !read_eof_;
+    out = false;
+  }
+  return (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u);
 }
 
 bool Connection::finished() const {

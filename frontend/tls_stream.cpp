@@ -3,7 +3,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <sys/epoll.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -40,13 +39,6 @@ bool TlsStream::handshake_done() const {
 
 bool TlsStream::pending() const {
   return ssl_ != nullptr && !broken_ && (SSL_pending(ssl_) > 0 || SSL_has_pending(ssl_) == 1);
-}
-
-uint32_t TlsStream::extra_events() const {
-  uint32_t events = 0;
-  if (read_wants_write_) events |= EPOLLOUT;
-  if (write_wants_read_) events |= EPOLLIN;
-  return events;
 }
 
 ssize_t TlsStream::recv(char* buf, std::size_t len) {

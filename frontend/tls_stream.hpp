@@ -26,8 +26,8 @@ class TlsStream {
   bool ok() const { return ssl_ != nullptr; }
 
   // > 0: bytes moved. recv() 0: the peer closed. -1 with errno EAGAIN: call again once the
-  // socket is ready (see extra_events()); -1 with another errno: the connection failed (a bad
-  // handshake, a protocol error, a reset) — error() says why; close it.
+  // socket is ready (see read_wants_write(), write_wants_read()); -1 with another errno: the
+  // connection failed (a bad handshake, a protocol error, a reset) — error() says why; close it.
   ssize_t recv(char* buf, std::size_t len);
   ssize_t send(const char* buf, std::size_t len);
 
@@ -36,8 +36,9 @@ class TlsStream {
   bool pending() const;
   // The last read is waiting for the socket to become writable (a handshake message is stuck).
   bool read_wants_write() const { return read_wants_write_; }
-  // epoll events OpenSSL needs beyond what the connection itself wants.
-  uint32_t extra_events() const;
+  // The last write is waiting for the socket to become readable (a TLS record must be read
+  // first, e.g. the handshake of a client that has not sent its hello yet).
+  bool write_wants_read() const { return write_wants_read_; }
   // Why the connection failed (empty while it has not).
   const std::string& error() const { return error_; }
   // "TLSv1.3 TLS_AES_256_GCM_SHA384", and the client certificate's subject when it sent one.

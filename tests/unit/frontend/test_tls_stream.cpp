@@ -79,6 +79,11 @@ TEST_CASE("TLS stream: non-blocking handshake, data both ways, pending input, EO
   REQUIRE(server.ok());
   Client client(p.fds[1]);
   char buf[64];
+  // A reply before the client's hello (protected mode's refusal, say) waits for the socket to be
+  // readable, not writable: the loop must not be woken by a writable socket meanwhile.
+  CHECK(server.send("-ERR x\r\n", 8) == -1);
+  CHECK(errno == EAGAIN);
+  CHECK(server.write_wants_read());
   // Each side steps until the handshake is done; neither call ever blocks.
   bool done = false;
   for (int i = 0; i < 50 && !done; ++i) {
