@@ -25,6 +25,8 @@ enum class Handler : uint8_t {
   kTime,
   kHello,
   kFunction,
+  kAuth,
+  kAcl,
   // forwarded to the cluster as one operation
   kSet,
   kGet,
@@ -66,7 +68,7 @@ struct CommandSpec {
   std::string_view summary;
 };
 
-inline constexpr std::array<CommandSpec, 61> kCommandTable = {{
+inline constexpr std::array<CommandSpec, 63> kCommandTable = {{
     // The most frequent commands first: lookup is a linear scan.
     {"get", 2, 0, false, Handler::kGet, "readonly fast", 1, 1, 1, "string", "key:key",
      "Returns the value of a key, or nil"},
@@ -93,6 +95,10 @@ inline constexpr std::array<CommandSpec, 61> kCommandTable = {{
      "HELLO [2]: the server's figures; RESP3 is refused with NOPROTO"},
     {"function", -2, 0, false, Handler::kFunction, "", 0, 0, 0, "scripting", "subcommand;?+arg",
      "FUNCTION FLUSH only (no functions are ever loaded)"},
+    {"auth", -2, 0, false, Handler::kAuth, "noscript loading stale fast no-auth", 0, 0, 0,
+     "connection", "?username;password", "Authenticates the connection as a user"},
+    {"acl", -2, 0, false, Handler::kAcl, "admin noscript loading stale", 0, 0, 0, "server",
+     "subcommand;?+arg", "WHOAMI, LIST, USERS, SETUSER, DELUSER, CAT: the client port's users"},
     {"del", -2, 0, false, Handler::kDel, "write", 1, -1, 1, "generic", "+key:key",
      "Deletes keys; returns how many existed"},
     {"unlink", -2, 0, false, Handler::kDel, "write fast", 1, -1, 1, "generic", "+key:key",

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "auth.hpp"
 #include "cluster_commands.hpp"
 #include "command_table.hpp"
 #include "flush_job.hpp"
@@ -49,10 +50,14 @@ Action start_job(Handler h, std::vector<std::string>& args, CommandContext& ctx)
 }  // namespace
 
 Action handle_request(Request& req, CommandContext& ctx) {
-  if (req.dialect == Dialect::kSeed) return handle_seed_request(req);
+  if (req.dialect == Dialect::kSeed) {
+    if (auto refused = check_seed_access(req, ctx)) return std::move(*refused);
+    return handle_seed_request(req);
+  }
   const CommandSpec* spec = find_command(req.args[0]);
   if (spec == nullptr) return error(unknown_command_error(req.args));
   if (auto err = check_arity(*spec, req.args.size())) return error(*err);
+  if (auto refused = check_access(*spec, req.args, ctx)) return std::move(*refused);
   if (is_local(spec->handler)) return run_local_command(spec->handler, req.args, ctx);
   if (is_job(spec->handler)) return start_job(spec->handler, req.args, ctx);
   return build_cluster_command(spec->handler, req.args);

@@ -22,7 +22,9 @@ std::vector<ConfigParam> config_params(const ServerInfo& info) {
       {"cluster-enabled", "no"},
       {"io-threads", "1"},
       {"tcp-keepalive", "0"},
-      {"protected-mode", "no"},
+      {"protected-mode", info.protected_mode ? "yes" : "no"},
+      // Redis shows the password itself; here it never leaves the process.
+      {"requirepass", info.requirepass_set ? "(hidden)" : ""},
       {"lua-time-limit", "5000"},
       {"slowlog-log-slower-than", "10000"},
       {"slowlog-max-len", "128"},

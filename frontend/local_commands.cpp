@@ -2,6 +2,7 @@
 
 #include <sys/time.h>
 
+#include "auth.hpp"
 #include "command_docs.hpp"
 #include "common/clock.hpp"
 #include "config_table.hpp"
@@ -102,7 +103,9 @@ Action time_now() {
 }
 
 // HELLO [2 [SETNAME name] [AUTH user pass]]: RESP2 only; RESP3 gets NOPROTO, as Redis words it.
-Action hello(const Args& args, ClientState& state) {
+// Options are parsed as Redis 7.0's helloCommand does: AUTH first, then the NOAUTH check.
+Action hello(const Args& args, CommandContext& ctx) {
+  ClientState& state = ctx.client;
   if (args.size() > 1) {
     long long ver = 0;
     if (!parse_int64(args[1], ver))
@@ -110,8 +113,34 @@ Action hello(const Args& args, ClientState& state) {
     if (ver != 2)
       return Action::local("-NOPROTO sorry, this protocol version is not supported.\r\n");
   }
-  for (std::size_t i = 2; i + 1 < args.size(); ++i) {
-    if (to_lower(args[i]) == "setname" && valid_client_name(args[i + 1])) state.name = args[i + 1];
+  const std::string* user = nullptr;
+  const std::string* pass = nullptr;
+  const std::string* setname = nullptr;
+  for (std::size_t i = 2; i < args.size(); ++i) {
+    const std::size_t more = args.size() - 1 - i;
+    const std::string opt = to_lower(args[i]);
+    if (opt == "auth" && more >= 2) {
+      user = &args[i + 1];
+      pass = &args[i + 2];
+      i += 2;
+    } else if (opt == "setname" && more >= 1) {
+      setname = &args[++i];
+    } else {
+      return error("ERR Syntax error in HELLO option '" + args[i].substr(0, 128) + "'");
+    }
+  }
+  if (user != nullptr) {
+    if (auto denied = hello_auth(*user, *pass, ctx)) return std::move(*denied);
+  }
+  if (!state.authenticated && ctx.auth != nullptr && ctx.auth->acl.auth_required())
+    return Action::local(
+        "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+        "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+        "protocol version at the same time\r\n");
+  if (setname != nullptr) {
+    if (!valid_client_name(*setname))
+      return error("Client names cannot contain spaces, newlines or special characters.");
+    state.name = *setname;
   }
   std::string out;
   resp_array(out, 14);
@@ -174,7 +203,11 @@ Action run_local_command(Handler handler, const Args& args, CommandContext& ctx)
     case Handler::kTime:
       return time_now();
     case Handler::kHello:
-      return hello(args, ctx.client);
+      return hello(args, ctx);
+    case Handler::kAuth:
+      return auth_command(args, ctx);
+    case Handler::kAcl:
+      return acl_command(args, ctx);
     case Handler::kFunction:
       return function(args);
     default:

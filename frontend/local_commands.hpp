@@ -3,9 +3,11 @@
 // feel at home.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "acl.hpp"
 #include "action.hpp"
 #include "command_table.hpp"
 #include "cursor_table.hpp"
@@ -20,7 +22,14 @@ struct ClientState {
   int fd = -1;
   int64_t created_ms = 0;  // steady clock
   std::string name;        // CLIENT SETNAME
+  // The ACL user this connection runs as (null without an Auth: everything allowed), whether
+  // it has authenticated (or needed not), and whether its peer is loopback.
+  std::shared_ptr<AclUser> user;
+  bool authenticated = true;
+  bool loopback = true;
 };
+
+struct Auth;
 
 // What a command may see besides its arguments: its client, the server's settings and counters,
 // and the SCAN cursors (shared by every connection). The references outlive the call.
@@ -28,6 +37,7 @@ struct CommandContext {
   ClientState& client;
   const ServerInfo& server;
   CursorTable& cursors;
+  Auth* auth = nullptr;  // users and settings of the client port (null: no authentication)
 };
 
 // REQUIRES: `handler` is a local handler and `args` passed check_arity.

@@ -68,6 +68,23 @@ int parse_options(int argc, char** argv, Options& out) {
                  "Clossyne dialect: requests up to this size that arrived in one piece wait only "
                  "--seed-small-pause-us (0: every request waits --seed-pause-ms)")
       ->capture_default_str();
+  AuthConfig& auth = cfg.auth;
+  auth.requirepass = env_or("CLOSSYNE_REQUIREPASS", "");
+  app.add_option("--requirepass", auth.requirepass,
+                 "password of the default user, as Redis's requirepass (env CLOSSYNE_REQUIREPASS; "
+                 "never logged)");
+  app.add_option("--aclfile", auth.aclfile,
+                 "users, passwords, key patterns and command categories in Redis's ACL file "
+                 "syntax (see docs/SECURITY.md)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--protected-mode", auth.protected_mode,
+                 "yes|no: while the default user has no password, refuse clients that are not on "
+                 "loopback with Redis's protected-mode error")
+      ->default_str("yes");
+  app.add_option("--seed-dialect-loopback", auth.seed_loopback,
+                 "yes|no: with a password set, still serve the Clossyne dialect (which has no "
+                 "AUTH) to loopback clients")
+      ->default_str("no");
   PortFlags port_flags;
   add_port_options(app, port_flags, cfg);
   app.add_option("--log-level", out.log_level, "trace, debug, info, warn, error");

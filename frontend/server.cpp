@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "auth.hpp"
 #include "commands.hpp"
 #include "common/clock.hpp"
 #include "listen_socket.hpp"
@@ -76,6 +77,7 @@ Status Server::start() {
     if (!st.ok()) return st;
   }
   if (Status st = start_tls(); !st.ok()) return st;
+  if (Status st = load_auth(config_.auth, auth_, info_); !st.ok()) return st;
   try {
     link_ = std::make_unique<BrokerLink>(
         ctx_, config_.broker, config_.request_timeout_ms,
@@ -239,6 +241,11 @@ void Server::accept_clients(int listen_fd, bool tls) {
     auto conn = std::make_unique<Connection>(fd, id, limits_, config_.seed);
     if (stream) conn->use_tls(std::move(stream));
     conn->registered_events = EPOLLIN;
+    // Protected mode (Redis): refused with its error text, closed once that is written.
+    if (auto denied = admit_client(conn->client(), auth_)) {
+      conn->push_reply(std::move(*denied), /*close_after=*/true);
+      dirty_.push_back(id);
+    }
     conns_.emplace(id, std::move(conn));
     info_.connected_clients = conns_.size();
     spdlog::debug("client {} connected (fd {})", id, fd);
@@ -307,7 +314,7 @@ void Server::parse_requests(Connection& conn) {
       return conn.push_reply(std::move(out), /*close_after=*/true);
     }
     ++info_.total_commands;
-    CommandContext ctx{conn.client(), info_, cursors_};
+    CommandContext ctx{conn.client(), info_, cursors_, &auth_};
     Action action = handle_request(req, ctx);
     if (action.kind == Action::Kind::kLocal) {
       conn.push_reply(std::move(action.bytes), action.close_after);

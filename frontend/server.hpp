@@ -22,6 +22,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "auth.hpp"
 #include "broker_link.hpp"
 #include "common/status.hpp"
 #include "connection.hpp"
@@ -44,6 +45,7 @@ struct ServerConfig {
   int timeout_s = 0;                                     // --timeout: idle clients; 0 = never
   int request_timeout_ms = 8000;
   SeedFraming seed;  // --seed-pause-ms, --seed-small-pause-us, --seed-small-bytes
+  AuthConfig auth;   // --requirepass, --aclfile, --protected-mode, --seed-dialect-loopback
 };
 
 class Server {
@@ -115,6 +117,7 @@ class Server {
   uint64_t next_job_id_ = 1;
   ServerInfo info_;
   CursorTable cursors_;
+  Auth auth_;  // the client port's users and settings
   // (deadline µs, connection id), earliest first; stale entries are harmless (one extra read).
   using SeedTimer = std::pair<int64_t, uint64_t>;
   std::priority_queue<SeedTimer, std::vector<SeedTimer>, std::greater<>> seed_timers_;

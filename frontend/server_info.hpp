@@ -12,8 +12,10 @@ struct ServerInfo {
   std::size_t max_clients = 10000;
   std::size_t max_value_bytes = 512u * 1024 * 1024;
   std::size_t query_buffer_limit = 1024u * 1024 * 1024;
-  int timeout_s = 0;     // idle clients are closed after this many seconds; 0: never
-  int64_t start_ms = 0;  // steady clock (common/clock.hpp now_ms) at start-up
+  int timeout_s = 0;             // idle clients are closed after this many seconds; 0: never
+  int64_t start_ms = 0;          // steady clock (common/clock.hpp now_ms) at start-up
+  bool requirepass_set = false;  // --requirepass (CONFIG GET never shows the password)
+  bool protected_mode = true;    // --protected-mode
   // counters
   std::size_t connected_clients = 0;
   uint64_t total_connections = 0;     // accepted, refused ones included

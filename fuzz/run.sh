@@ -5,6 +5,8 @@
 #   request_parser  the frontend's request parser (fuzz/request_parser_fuzz.cpp, fuzz/corpus)
 #   envelope        envelope decoding, fast path against the full decoder (fuzz/envelope_fuzz.cpp,
 #                   fuzz/envelope_corpus)
+#   auth            ACL files and AUTH / HELLO / ACL on the client port (fuzz/auth_fuzz.cpp,
+#                   fuzz/auth_corpus)
 # Needs clang and libFuzzer (Debian: clang libfuzzer-14-dev; scripts/deps.sh installs them).
 #   fuzz/run.sh [SECONDS=60] [BUILD_DIR=build-fuzz] [TARGET=request_parser]
 #   fuzz/run.sh replay [BUILD_DIR=build-fuzz] [TARGET=request_parser]
@@ -30,6 +32,13 @@ case $TARGET in
     SOURCES=(fuzz/envelope_fuzz.cpp common/envelope.cpp common/envelope_fast.cpp
       common/error_code.cpp)
     SEEDS=fuzz/envelope_corpus ;;
+  auth)
+    SOURCES=(fuzz/auth_fuzz.cpp frontend/acl.cpp frontend/auth.cpp frontend/password.cpp
+      frontend/command_table.cpp frontend/glob_match.cpp frontend/local_commands.cpp
+      frontend/command_docs.cpp frontend/config_table.cpp frontend/resp_writer.cpp
+      frontend/resp_parser.cpp frontend/request_parser.cpp frontend/inline_split.cpp
+      -lcrypto -lspdlog -lfmt)
+    SEEDS=fuzz/auth_corpus ;;
   *) echo "unknown fuzz target '$TARGET'" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT/corpus-$TARGET"
