@@ -38,7 +38,9 @@ bool TlsStream::handshake_done() const {
 }
 
 bool TlsStream::pending() const {
-  return ssl_ != nullptr && !broken_ && (SSL_pending(ssl_) > 0 || SSL_has_pending(ssl_) == 1);
+  // SSL_pending only: SSL_has_pending is also true for a partial record, which needs more bytes
+  // from the socket (epoll reports them) — reading again at once would spin the loop.
+  return ssl_ != nullptr && !broken_ && SSL_pending(ssl_) > 0;
 }
 
 ssize_t TlsStream::recv(char* buf, std::size_t len) {

@@ -120,6 +120,33 @@ TEST_CASE("TLS stream: non-blocking handshake, data both ways, pending input, EO
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("TLS stream: a partial client hello waits for the socket, not in a loop") {
+  const std::string dir = make_cert_dir();
+  if (dir.empty()) {
+    WARN("openssl CLI unavailable: skipped");
+    return;
+  }
+  TlsConfig cfg;
+  cfg.enabled = true;
+  cfg.cert_file = dir + "/server.crt";
+  cfg.key_file = dir + "/server.key";
+  cfg.auth_clients = TlsClientAuth::kNo;
+  std::unique_ptr<TlsContext> ctx;
+  REQUIRE(TlsContext::create(cfg, ctx).ok());
+  Pair p;
+  TlsStream server(ctx->get(), p.fds[0]);
+  // A handshake record header announcing 512 bytes, and one of them.
+  const char partial[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+  REQUIRE(::write(p.fds[1], partial, sizeof partial) == static_cast<ssize_t>(sizeof partial));
+  char buf[64];
+  CHECK(server.recv(buf, sizeof buf) == -1);
+  CHECK(errno == EAGAIN);
+  CHECK_FALSE(server.pending());  // nothing to read until the socket has more
+  CHECK_FALSE(server.handshake_done());
+  CHECK_FALSE(server.read_wants_write());
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("TLS stream: plain text fails that stream with a handshake error") {
   const std::string dir = make_cert_dir();
   if (dir.empty()) {
