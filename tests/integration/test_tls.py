@@ -58,11 +58,13 @@ def certs(tmp_path_factory) -> Path:
 class TlsCluster(Cluster):
     """A cluster whose frontend also (or only, with plain=False) listens with TLS."""
 
-    def __init__(self, tmpdir: Path, certs: Path, auth_clients: str, plain: bool = True, **kw):
+    def __init__(self, tmpdir: Path, certs: Path, auth_clients: str, plain: bool = True,
+                 extra: list[str] | None = None, **kw):
         super().__init__(tmpdir, **kw)
         self.certs = certs
         self.auth_clients = auth_clients
         self.plain = plain
+        self.extra = extra or []
         self.tls_port = free_port()
 
     def _frontend_argv(self) -> list[str]:
@@ -73,7 +75,7 @@ class TlsCluster(Cluster):
             "--tls-ca-cert-file", str(self.certs / "ca.crt"),
             "--tls-auth-clients", self.auth_clients,
             "--tls-handshake-timeout-ms", "500"]
-        return argv + ([] if self.plain else ["--port", "0"])
+        return argv + ([] if self.plain else ["--port", "0"]) + self.extra
 
     def tls_redis(self, cert: str | None = None, **kw) -> redis.Redis:
         kw.setdefault("socket_timeout", 5)
@@ -93,7 +95,9 @@ class TlsCluster(Cluster):
         while time.monotonic() < deadline:
             self.check_alive()
             try:
-                if isinstance(self.tls_redis(cert, socket_timeout=2).dbsize(), int):
+                pw = self.extra[self.extra.index("--requirepass") + 1] \
+                    if "--requirepass" in self.extra else None
+                if isinstance(self.tls_redis(cert, socket_timeout=2, password=pw).dbsize(), int):
                     return
             except (OSError, redis.RedisError) as e:
                 last = repr(e)
@@ -277,6 +281,27 @@ def test_port_0_turns_the_plain_port_off(strict_cluster):
         socket.create_connection(("127.0.0.1", strict_cluster.port), timeout=5).close()
     log = (strict_cluster.tmpdir / "frontend.log").read_text()
     assert "plain-text client port off" in log and "client auth yes" in log
+
+
+def frontend_has_flag(flag: str) -> bool:
+    from cluster import binary
+    r = subprocess.run([binary("clossyne-frontend"), "--help"], capture_output=True, text=True,
+                       timeout=30)
+    return flag in r.stdout
+
+
+def test_a_password_applies_over_tls_too(tmp_path, certs):
+    if not frontend_has_flag("--requirepass"):
+        pytest.skip("this frontend has no --requirepass")
+    with TlsCluster(tmp_path, certs, "no", plain=False, extra=["--requirepass", "s3cret"]) as c:
+        with pytest.raises(redis.AuthenticationError):
+            c.tls_redis().get("k")
+        r = c.tls_redis(password="s3cret")
+        assert r.set("tls:auth", "v") is True and r.get("tls:auth") == b"v"
+        cli = redis_cli(c, "--no-auth-warning", "-a", "s3cret", "GET", "tls:auth")
+        assert cli.stdout.strip() == "v", cli.stderr
+        cli = redis_cli(c, "GET", "tls:auth")
+        assert "NOAUTH" in cli.stdout + cli.stderr
 
 
 @pytest.mark.parametrize("args, message", [
