@@ -111,7 +111,8 @@ IoStatus Connection::read_input() {
       // A short read drained the socket. When it ends a line, no unterminated request waits on
       // the end of the burst, so the second recv (just to hear EAGAIN) is skipped; epoll is
       // level-triggered, so later bytes still wake the loop. Otherwise the pause must be seen.
-      if (static_cast<std::size_t>(n) < sizeof buf && buf[n - 1] == '\n') {
+      // (Not with TLS: SSL_read returns one record at most, so a short read proves nothing.)
+      if (tls_ == nullptr && static_cast<std::size_t>(n) < sizeof buf && buf[n - 1] == '\n') {
         burst_end_ = true;
         drained_us_ = last_data_us_;
         return IoStatus::kOk;
