@@ -202,6 +202,17 @@ def test_server_certificate_names_127_0_0_1_and_localhost(optional_cluster):
                 assert t.recv(64) == b"+PONG\r\n"
 
 
+def test_the_clossyne_dialect_works_over_tls(optional_cluster):
+    ctx = ssl.create_default_context(cafile=str(optional_cluster.certs / "ca.crt"))
+    with socket.create_connection(("127.0.0.1", optional_cluster.tls_port), timeout=5) as s:
+        with ctx.wrap_socket(s, server_hostname="localhost") as t:
+            t.sendall(b"SET:tls:seed value with spaces\n")
+            assert t.recv(64) == b"OK\n"
+            # No line ending: complete after the pause (--seed-pause-ms), as over plain TCP.
+            t.sendall(b"GET:tls:seed")
+            assert t.recv(64) == b"value with spaces"
+
+
 def test_tls_1_1_is_refused_by_the_server(optional_cluster):
     # SECLEVEL=0 lets the openssl client offer TLS 1.1, so the refusal is the server's alert.
     r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{optional_cluster.tls_port}",
