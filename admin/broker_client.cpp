@@ -4,9 +4,11 @@
 
 namespace clossyne::admin {
 
-BrokerClient::BrokerClient(const std::string& endpoint, std::chrono::milliseconds timeout)
+BrokerClient::BrokerClient(const std::string& endpoint, std::chrono::milliseconds timeout,
+                           const CurveClientKeys* curve)
     : ctx_(1), sock_(ctx_, zmq::socket_type::dealer), timeout_(timeout) {
   sock_.set(zmq::sockopt::linger, 0);
+  if (curve != nullptr) set_curve_client(sock_, *curve);
   sock_.connect(endpoint);
 }
 

@@ -5,13 +5,16 @@
 #include <string>
 #include <zmq.hpp>
 
+#include "common/cluster_keys.hpp"
 #include "common/envelope.hpp"
 
 namespace clossyne::admin {
 
 class BrokerClient {
  public:
-  BrokerClient(const std::string& endpoint, std::chrono::milliseconds timeout);
+  // `curve`: the admin key pair and the broker's key (--cluster-keys), or none.
+  BrokerClient(const std::string& endpoint, std::chrono::milliseconds timeout,
+               const CurveClientKeys* curve = nullptr);
   // Sends `op` and waits for its reply. A timeout gives an error Status.
   Status call(Op op, Reply& reply);
 

@@ -1,7 +1,9 @@
 // clossyne-admin: the operator CLI. Shows the cluster and steers it through the broker.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "backup.hpp"
 #include "broker_client.hpp"
@@ -60,6 +62,23 @@ int main(int argc, char** argv) {
   app.add_option("--wait", wait_s, "seconds to wait for drain/split/move to complete")
       ->capture_default_str();
   app.add_flag("--no-wait", no_wait, "return once the broker has started the change");
+  std::string cluster_keys = clossyne::cluster_keys_from_env();
+  app.add_option("--cluster-keys", cluster_keys,
+                 "directory made by `keygen` (env CLOSSYNE_CLUSTER_KEYS): talk to the broker over "
+                 "CurveZMQ with DIR/admin.key and DIR/broker.pub");
+  std::string keys_out;
+  std::vector<std::string> key_workers;
+  auto* keygen = app.add_subcommand(
+      "keygen",
+      "make a cluster's CurveZMQ keys in a new directory (see docs/SECURITY.md); no broker needed");
+  keygen
+      ->add_option("--out", keys_out,
+                   "directory to write (existing key files are never "
+                   "overwritten)")
+      ->required();
+  keygen->add_option("--worker", key_workers,
+                     "also make a key pair of its own for the worker with this id (repeatable); "
+                     "the others share worker.key");
   app.require_subcommand(1);
   auto* status = app.add_subcommand("status", "workers and shards");
   status->add_flag("--json", json, "machine-readable output (see docs/ADMIN.md)");
@@ -110,7 +129,22 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", clossyne::version_line("clossyne-admin"));
   CLI11_PARSE(app, argc, argv);
 
-  admin::BrokerClient client(broker, std::chrono::milliseconds(timeout_ms));
+  if (keygen->parsed()) {
+    if (Status st = clossyne::write_cluster_keys(keys_out, key_workers); !st.ok())
+      return fail(st.message());
+    std::printf("cluster keys written to %s (start every process with --cluster-keys %s)\n",
+                keys_out.c_str(), keys_out.c_str());
+    return 0;
+  }
+  std::optional<clossyne::CurveClientKeys> curve;
+  if (!cluster_keys.empty()) {
+    curve.emplace();
+    if (Status st = clossyne::load_client_keys(cluster_keys, clossyne::BusRole::kAdmin, *curve);
+        !st.ok())
+      return fail("--cluster-keys: " + st.message());
+  }
+  admin::BrokerClient client(broker, std::chrono::milliseconds(timeout_ms),
+                             curve ? &*curve : nullptr);
   Op req;
   Reply reply;
   if (status->parsed()) {

@@ -25,6 +25,7 @@ Broker::Broker(zmq::context_t& ctx, BrokerConfig config)
   workers_.set(zmq::sockopt::router_handover, 1);  // a restarted worker takes over its id
   workers_.set(zmq::sockopt::sndhwm, 100000);
   workers_.set(zmq::sockopt::rcvhwm, 100000);
+  secure_bus(ctx);
   // A failed bind names the address and the flag that moves it (two clusters on one host, say).
   auto bind = [](zmq::socket_t& s, const std::string& endpoint, const char* flag) {
     try {
@@ -40,6 +41,46 @@ Broker::Broker(zmq::context_t& ctx, BrokerConfig config)
                config_.clients_endpoint, config_.workers_endpoint, config_.min_workers);
 }
 
+namespace {
+// True for endpoints only this host reaches.
+bool local_only(const std::string& endpoint) {
+  for (const char* p : {"tcp://127.", "tcp://localhost:", "tcp://[::1]:", "ipc://", "inproc://"}) {
+    if (endpoint.rfind(p, 0) == 0) return true;
+  }
+  return false;
+}
+}  // namespace
+
+// With --cluster-keys both sockets are CURVE servers behind the ZAP handler (bound first: libzmq
+// lets every CURVE client in while no handler is bound). Without, the log says what is open.
+void Broker::secure_bus(zmq::context_t& ctx) {
+  if (config_.cluster_keys.empty()) {
+    if (local_only(config_.clients_endpoint) && local_only(config_.workers_endpoint)) {
+      spdlog::warn(
+          "broker: the bus is unauthenticated and unencrypted (no --cluster-keys): listening on "
+          "loopback only");
+    } else {
+      spdlog::warn(
+          "broker: THE BUS IS OPEN: no --cluster-keys, and {} / {} reach beyond this host: anyone "
+          "who reaches them can read and write every key, drain, split and move shards, or "
+          "register as a worker and be handed shards (see docs/SECURITY.md)",
+          config_.clients_endpoint, config_.workers_endpoint);
+    }
+    return;
+  }
+  CurveKeyPair keys;
+  AuthorizedKeys authorized;
+  if (Status st = load_server_keys(config_.cluster_keys, keys, authorized); !st.ok())
+    throw std::runtime_error("--cluster-keys: " + st.message());
+  const std::size_t n = authorized.size();
+  zap_ = std::make_unique<ZapHandler>(ctx, config_.cluster_keys + "/authorized_keys",
+                                      std::move(authorized));
+  set_curve_server(clients_, keys, kClientsDomain);
+  set_curve_server(workers_, keys, kWorkersDomain);
+  spdlog::info("broker: bus encrypted and authenticated (CurveZMQ, keys in {}, {} authorized)",
+               config_.cluster_keys, n);
+}
+
 void Broker::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     try {
@@ -53,9 +94,10 @@ void Broker::run(const std::atomic<bool>& stop) {
 
 void Broker::poll_once() {
   zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0},
-                             {workers_.handle(), 0, ZMQ_POLLIN, 0}};
+                             {workers_.handle(), 0, ZMQ_POLLIN, 0},
+                             {zap_ ? zap_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0}};
   try {
-    zmq::poll(items, 2, std::chrono::milliseconds(100));
+    zmq::poll(items, zap_ ? 3 : 2, std::chrono::milliseconds(100));
   } catch (const zmq::error_t& e) {
     if (e.num() == EINTR) return;  // a signal: run() checks whether to stop
     throw;
@@ -63,6 +105,7 @@ void Broker::poll_once() {
   turn_ms_ = now_ms();  // one clock read per turn, not per op
   // Never backwards: a worker may delete a key once a time past its expiry was sent (worker.cpp).
   wall_ms_ = std::max(wall_ms_, wall_ms());
+  if (zap_) zap_->serve();  // handshakes wait for it, not for the turn's other work
   // Workers first: their replies release barriers and free queue space.
   for (int i = 0; i < 10000; ++i) {
     auto m = recv_routed(workers_);
@@ -90,6 +133,20 @@ void Broker::on_client_message(RoutedMessage m) {
         m.identity, m.delimiter,
         Reply::Error(op.id, "ERR bad envelope: " + st.message(), ErrorCode::kBadRequest));
     return;
+  }
+  if (zap_) {  // the role the ZAP handler gave this connection's key
+    const auto role = message_role(m.body);
+    if (!role) return;  // cannot happen: ZAP lets only client and admin keys onto this socket
+    if (is_admin_op(op.op) && op.op != op::kStatus && *role != BusRole::kAdmin) {
+      reply_to_client(m.identity, m.delimiter,
+                      Reply::Error(op.id,
+                                   "ERR permission denied: '" + op.op +
+                                       "' is an operator command and needs the cluster's admin "
+                                       "key (this connection has a " +
+                                       role_name(*role) + " key)",
+                                   ErrorCode::kOther));
+      return;
+    }
   }
   if (is_admin_op(op.op)) {
     reply_to_client(m.identity, m.delimiter, admin(op));

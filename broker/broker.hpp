@@ -8,9 +8,11 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 #include <zmq.hpp>
 
@@ -21,6 +23,7 @@
 #include "shard_map.hpp"
 #include "transaction.hpp"
 #include "worker_registry.hpp"
+#include "zap_handler.hpp"
 
 namespace clossyne::broker {
 
@@ -73,6 +76,7 @@ class Broker {
   };
 
   // broker.cpp: loop and client requests.
+  void secure_bus(zmq::context_t& ctx);
   void poll_once();
   void on_client_message(RoutedMessage m);
   void start_request(RoutedMessage& m, Op& op);
@@ -181,6 +185,9 @@ class Broker {
   std::string forget(const std::string& worker);
 
   BrokerConfig config_;
+  std::unique_ptr<ZapHandler> zap_;  // with --cluster-keys: CURVE handshakes and peer roles
+  std::unordered_set<std::string>
+      refused_workers_;  // non-worker roles on the worker socket, logged
   zmq::socket_t clients_;
   zmq::socket_t workers_;
   ShardMap map_;

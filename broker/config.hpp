@@ -22,8 +22,11 @@ struct BalancePolicy {
 };
 
 struct BrokerConfig {
-  std::string clients_endpoint = "tcp://*:4298";
-  std::string workers_endpoint = "tcp://*:4299";
+  // Loopback by default: without --cluster-keys the bus is unauthenticated (main.cpp binds every
+  // interface by default only with keys).
+  std::string clients_endpoint = "tcp://127.0.0.1:4298";
+  std::string workers_endpoint = "tcp://127.0.0.1:4299";
+  std::string cluster_keys;  // --cluster-keys DIR: CURVE on both sockets, ZAP, roles ("": none)
   std::vector<std::string> split_points;  // initial shard boundaries, sorted, unique
   int min_workers = 1;                    // wait for this many workers before assigning shards
   uint64_t seed = 0;                      // treap priority seed for new shards (0: random)

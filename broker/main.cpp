@@ -7,6 +7,7 @@
 #include <set>
 
 #include "broker.hpp"
+#include "common/cluster_keys.hpp"
 #include "common/logging.hpp"
 #include "common/malloc_tuning.hpp"
 #include "common/random.hpp"
@@ -24,10 +25,18 @@ int main(int argc, char** argv) {
   clossyne::broker::BrokerConfig cfg;
   std::string split_points, log_level;
   CLI::App app{"clossyne-broker: routes requests to the workers that own their keys' shards"};
-  app.add_option("--clients", cfg.clients_endpoint, "ZeroMQ endpoint for clients (ROUTER)")
+  app.add_option("--clients", cfg.clients_endpoint,
+                 "ZeroMQ endpoint for clients (ROUTER); default tcp://*:4298 with --cluster-keys")
       ->capture_default_str();
-  app.add_option("--workers", cfg.workers_endpoint, "ZeroMQ endpoint for workers (ROUTER)")
+  app.add_option("--workers", cfg.workers_endpoint,
+                 "ZeroMQ endpoint for workers (ROUTER); default tcp://*:4299 with --cluster-keys")
       ->capture_default_str();
+  cfg.cluster_keys = clossyne::cluster_keys_from_env();
+  app.add_option("--cluster-keys", cfg.cluster_keys,
+                 "directory made by `clossyne-admin keygen` (env CLOSSYNE_CLUSTER_KEYS): CurveZMQ "
+                 "encryption and authentication on both endpoints, operator commands only from "
+                 "the admin key, registrations only from worker keys; without it the bus is open "
+                 "and binds loopback only by default");
   app.add_option("--split-points", split_points,
                  "comma-separated keys where the initial shards split (e.g. 'g,m,t')");
   app.add_option("--min-workers", cfg.min_workers,
@@ -86,6 +95,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", clossyne::version_line("clossyne-broker"));
   CLI11_PARSE(app, argc, argv);
 
+  // With keys the bus is safe to open to the network; without, the defaults stay on loopback.
+  if (!cfg.cluster_keys.empty()) {
+    if (app.count("--clients") == 0) cfg.clients_endpoint = "tcp://*:4298";
+    if (app.count("--workers") == 0) cfg.workers_endpoint = "tcp://*:4299";
+  }
   clossyne::setup_logging("broker", log_level);
   spdlog::info("{}", clossyne::version_line("clossyne-broker"));
   std::set<std::string> points;

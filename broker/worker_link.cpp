@@ -10,6 +10,13 @@ namespace clossyne::broker {
 namespace op = proto::op;
 
 void Broker::on_worker_message(RoutedMessage m) {
+  // Only worker keys pass ZAP on this socket; checked again per message all the same.
+  if (zap_ && message_role(m.body) != BusRole::kWorker) {
+    if (refused_workers_.size() < 10000 && refused_workers_.insert(m.identity).second)
+      spdlog::warn("broker: ignoring '{}' on the worker socket: not a worker key",
+                   escape_key(m.identity));
+    return;
+  }
   Reply r;
   std::string_view body(static_cast<const char*>(m.body.data()), m.body.size());
   if (Status st = decode(body, r); !st.ok()) {

@@ -34,8 +34,9 @@ bool must_go_alone(const Op& op) {
 }  // namespace
 
 BrokerLink::BrokerLink(zmq::context_t& ctx, const std::string& endpoint, int timeout_ms,
-                       CompletionFn done)
+                       CompletionFn done, const CurveClientKeys* curve)
     : dealer_(ctx, zmq::socket_type::dealer), timeout_ms_(timeout_ms), done_(std::move(done)) {
+  if (curve != nullptr) set_curve_client(dealer_, *curve);
   dealer_.set(zmq::sockopt::linger, 0);
   dealer_.set(zmq::sockopt::immediate, 1);  // fail fast instead of queueing for an absent broker
   dealer_.set(zmq::sockopt::sndhwm, 100000);

@@ -13,6 +13,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "common/cluster_keys.hpp"
 #include "common/envelope.hpp"
 #include "pending_ops.hpp"
 
@@ -22,7 +23,9 @@ using CompletionFn = std::function<void(const Ticket&, const Reply&)>;
 
 class BrokerLink {
  public:
-  BrokerLink(zmq::context_t& ctx, const std::string& endpoint, int timeout_ms, CompletionFn done);
+  // `curve`: the client key pair and the broker's key (--cluster-keys), or none.
+  BrokerLink(zmq::context_t& ctx, const std::string& endpoint, int timeout_ms, CompletionFn done,
+             const CurveClientKeys* curve = nullptr);
   BrokerLink(const BrokerLink&) = delete;
   BrokerLink& operator=(const BrokerLink&) = delete;
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
+#include "common/cluster_keys.hpp"
 #include "common/version.hpp"
 #include "tls_options.hpp"
 
@@ -37,6 +38,10 @@ int parse_options(int argc, char** argv, Options& out) {
   ServerConfig& cfg = out.server;
   app.add_option("--listen", listen, "HOST:PORT to accept clients on")->capture_default_str();
   app.add_option("--broker", cfg.broker, "broker client endpoint")->capture_default_str();
+  std::string cluster_keys = cluster_keys_from_env();
+  app.add_option("--cluster-keys", cluster_keys,
+                 "directory made by `clossyne-admin keygen` (env CLOSSYNE_CLUSTER_KEYS): talk to "
+                 "the broker over CurveZMQ with DIR/client.key and DIR/broker.pub");
   app.add_option("--max-clients", cfg.max_clients, "most clients connected at once")
       ->capture_default_str();
   app.add_option("--max-value-bytes", cfg.max_value_bytes,
@@ -95,6 +100,14 @@ int parse_options(int argc, char** argv, Options& out) {
     return app.exit(e);
   }
   cfg.seed.pause_us = seed_pause_ms * 1000;
+  if (!cluster_keys.empty()) {
+    CurveClientKeys keys;
+    if (Status st = load_client_keys(cluster_keys, BusRole::kClient, keys); !st.ok()) {
+      std::fprintf(stderr, "--cluster-keys: %s\n", st.message().c_str());
+      return 2;
+    }
+    cfg.bus_keys = std::move(keys);
+  }
   if (!split_listen(listen, cfg)) {
     std::fprintf(stderr, "--listen: expected HOST:PORT, got '%s'\n", listen.c_str());
     return 2;

@@ -81,7 +81,8 @@ Status Server::start() {
   try {
     link_ = std::make_unique<BrokerLink>(
         ctx_, config_.broker, config_.request_timeout_ms,
-        [this](const Ticket& t, const Reply& r) { on_cluster_reply(t, r); });
+        [this](const Ticket& t, const Reply& r) { on_cluster_reply(t, r); },
+        config_.bus_keys ? &*config_.bus_keys : nullptr);
   } catch (const zmq::error_t& e) {
     return Status::Error("cannot connect to broker " + config_.broker + ": " + e.what());
   }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <string>
 #include <unordered_map>
@@ -39,6 +40,7 @@ struct ServerConfig {
   bool plain_port = true;  // false (--port 0): no plain-text listener, TLS only
   TlsConfig tls;           // --tls-port and friends
   std::string broker = "tcp://127.0.0.1:4298";
+  std::optional<CurveClientKeys> bus_keys;  // --cluster-keys: CurveZMQ to the broker
   std::size_t max_clients = 10000;
   std::size_t max_value_bytes = 512u * 1024 * 1024;
   std::size_t query_buffer_limit = 1024u * 1024 * 1024;  // --client-query-buffer-limit

@@ -10,6 +10,7 @@
 #include <string>
 #include <zmq.hpp>
 
+#include "common/cluster_keys.hpp"
 #include "common/logging.hpp"
 #include "common/malloc_tuning.hpp"
 #include "common/version.hpp"
@@ -67,6 +68,10 @@ int main(int argc, char** argv) {
   app.add_option("--check-log", check_path,
                  "check a log segment or snapshot file for damage, report and exit");
   app.add_flag("--fix", fix, "with --check-log: truncate the file at the first bad record");
+  std::string cluster_keys = clossyne::cluster_keys_from_env();
+  app.add_option("--cluster-keys", cluster_keys,
+                 "directory made by `clossyne-admin keygen` (env CLOSSYNE_CLUSTER_KEYS): connect "
+                 "with CurveZMQ using DIR/workers/ID.key (else DIR/worker.key) and DIR/broker.pub");
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error (default: $CLOSSYNE_LOG_LEVEL or info)");
   app.set_version_flag("--version", clossyne::version_line("clossyne-worker"));
@@ -99,6 +104,16 @@ int main(int argc, char** argv) {
   zmq::context_t ctx;
   clossyne::Worker worker(ctx, broker, id, {}, std::move(storage));
   worker.set_zone(zone);
+  if (!cluster_keys.empty()) {
+    clossyne::CurveClientKeys keys;
+    if (auto st = clossyne::load_client_keys(cluster_keys, clossyne::BusRole::kWorker, keys, id);
+        !st.ok()) {
+      spdlog::critical("worker {} cannot start: --cluster-keys: {}", id, st.message());
+      return kExitCannotStart;
+    }
+    spdlog::info("bus: CurveZMQ, worker key {}", keys.own.public_key);
+    worker.set_curve(std::move(keys));
+  }
   if (clossyne::Status st = worker.recover(); !st.ok()) {
     spdlog::critical("worker {} cannot start: data dir {}: {}", id, data_dir, st.message());
     return kExitCannotStart;

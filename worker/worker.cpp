@@ -75,6 +75,7 @@ void Worker::connect() {
   socket_.set(zmq::sockopt::routing_id, id_);
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(proto::kMaxEnvelopeBytes));
+  if (curve_) set_curve_client(socket_, *curve_);
   socket_.connect(broker_);
   const int64_t now = now_ms();
   last_heard_ms_ = now;

@@ -25,12 +25,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 #include <zmq.hpp>
 
+#include "common/cluster_keys.hpp"
 #include "common/envelope.hpp"
 #include "common/protocol.hpp"
 #include "worker/shard_table.hpp"
@@ -61,6 +63,8 @@ class Worker {
   // The --zone label sent in register (placement: the broker spreads a shard's replicas over
   // zones). Call before run().
   void set_zone(std::string zone) { zone_ = std::move(zone); }
+  // CURVE keys for the broker connection (--cluster-keys). Call before run().
+  void set_curve(CurveClientKeys keys) { curve_ = std::move(keys); }
 
   const std::string& id() const { return id_; }
   const ShardTable& shards() const { return shards_; }
@@ -95,6 +99,7 @@ class Worker {
   std::string zone_;
   WorkerTiming timing_;
   zmq::socket_t socket_;
+  std::optional<CurveClientKeys> curve_;
   std::unique_ptr<Storage> storage_;
   ShardTable shards_;
   std::vector<Held> held_;

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
@@ -252,6 +253,18 @@ def _successor(key: bytes) -> bytes:
     return key + b"\x00"
 
 
+def set_curve_client(sock: zmq.Socket, cluster_keys: str, role: str = "client") -> None:
+    """Makes `sock` a CurveZMQ client with DIR/<role>.key (a Z85 secret key; its public key is
+    derived) and the broker's DIR/broker.pub. Call before connect()."""
+    def read(name: str) -> bytes:
+        with open(os.path.join(cluster_keys, name), "rb") as f:
+            return f.read().strip()
+    secret = read(f"{role}.key")
+    sock.curve_secretkey = secret
+    sock.curve_publickey = zmq.curve_public(secret)
+    sock.curve_serverkey = read("broker.pub")
+
+
 class Client:
     """A client of the Clossyne broker's client endpoint (`--clients`, default port 4298).
 
@@ -271,12 +284,20 @@ class Client:
     """
 
     def __init__(self, broker: str = "tcp://127.0.0.1:4298", timeout: Optional[float] = 5.0,
-                 context: Optional[zmq.Context] = None):
+                 context: Optional[zmq.Context] = None, cluster_keys: Optional[str] = None,
+                 role: str = "client"):
+        """`cluster_keys`: the directory `clossyne-admin keygen` made (default: the environment's
+        CLOSSYNE_CLUSTER_KEYS, if set) for a broker started with --cluster-keys; the connection is
+        then CurveZMQ-encrypted with DIR/<role>.key and DIR/broker.pub. `role` "admin" (admin.key)
+        is needed for operator commands (drain, move, ...); "client" allows data ops and status."""
         self.broker = broker
         self.timeout = timeout
         self._ctx = context or zmq.Context.instance()
         self._sock: Optional[zmq.Socket] = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
+        keys = cluster_keys if cluster_keys is not None else os.environ.get("CLOSSYNE_CLUSTER_KEYS")
+        if keys:
+            set_curve_client(self._sock, keys, role)
         self._sock.connect(broker)
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
