@@ -125,7 +125,7 @@ def test_worker_refuses_a_log_from_a_newer_build(tmp_path):
     assert out.returncode == 2, out.stdout + out.stderr
     assert str(log) in out.stderr
     assert "log format version 7" in out.stderr
-    assert "reads log format version 1 to 2 only" in out.stderr
+    assert "reads log format version 1 to 3 only" in out.stderr
     assert log.read_bytes() == b"CLOSLOG\x07"  # refused, not rewritten
 
 
