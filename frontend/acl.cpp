@@ -42,6 +42,7 @@ std::optional<std::string> apply_command_rule(AclUser& u, std::string_view rule)
   if (what == "@all") {
     u.all_commands = add;
     u.rules_from_all = add;
+    u.acl_self = add;
     if (add) {
       u.allowed.set();
     } else {
@@ -56,11 +57,13 @@ std::optional<std::string> apply_command_rule(AclUser& u, std::string_view rule)
     for (std::size_t i = 0; i < kCommandTable.size(); ++i) {
       if (in_category(kCommandTable[i], cat)) u.allowed.set(i, add);
     }
+    if (cat == "slow") u.acl_self = add;
   } else {
     const CommandSpec* spec =
         what.find('|') == std::string_view::npos ? find_command(what) : nullptr;
     if (spec == nullptr) return std::string(kUnknownCommand);
     u.allowed.set(static_cast<std::size_t>(spec - kCommandTable.data()), add);
+    if (spec->handler == Handler::kAcl) u.acl_self = add;
   }
   // +something on top of every command changes nothing (Redis drops it from ACL LIST too).
   if (add && u.all_commands) return std::nullopt;
@@ -190,7 +193,12 @@ const std::vector<std::string_view>& acl_category_names() {
 std::optional<std::string> check_permission(const AclUser& user, const CommandSpec& spec,
                                             const std::vector<std::string>& args) {
   const auto index = static_cast<std::size_t>(&spec - kCommandTable.data());
-  if (!user.all_commands && !user.allowed.test(index)) {
+  bool allowed = user.all_commands || user.allowed.test(index);
+  if (spec.handler == Handler::kAcl && args.size() > 1) {
+    const std::string sub = to_lower(args[1]);
+    if (sub == "whoami" || sub == "cat") allowed = user.all_commands || user.acl_self;
+  }
+  if (!allowed) {
     std::string name(spec.name);
     if (has_subcommands(spec) && args.size() > 1) {
       name.push_back('|');

@@ -33,7 +33,8 @@ struct AclUser {
   bool rules_from_all = false;  // the last @all rule was +@all (ACL LIST's first command rule)
   std::string command_rules;    // the rules after it, for ACL LIST
   std::bitset<kCommandTable.size()> allowed;  // by index in kCommandTable
-  bool deleted = false;                       // ACL DELUSER: its connections are closed
+  bool acl_self = false;  // ACL WHOAMI and ACL CAT, @slow alone in Redis (ACL itself is @admin)
+  bool deleted = false;   // ACL DELUSER: its connections are closed
 };
 
 // The text after "-NOPERM " is returned by check_permission; these are Redis 7.0's words.

@@ -139,12 +139,22 @@ TEST_CASE("auth: categories and single commands combine in order") {
   CHECK_FALSE(allowed({"keys", "*"}));
   CHECK_FALSE(allowed({"flushall"}));
   CHECK(allowed({"incr", "k"}));
+  // ACL's own subcommands are in Redis's categories: WHOAMI and CAT are @slow, the rest @admin.
+  CHECK(allowed({"acl", "whoami"}));
+  CHECK(allowed({"acl", "cat"}));
+  CHECK_FALSE(allowed({"acl", "list"}));
+  CHECK_FALSE(allowed({"acl", "setuser", "x"}));
   CHECK(AclStore::describe(u) == "user u on nopass ~* resetchannels +@all -@dangerous -set");
   REQUIRE_FALSE(acl.set_user("w", {"on", "nopass", "allkeys", "-@all", "+@write", "-@dangerous"}));
   const AclUser& w = *acl.find("w");
   CHECK(!check_permission(w, *find_command("set"), {"set", "k", "v"}));
   CHECK(check_permission(w, *find_command("get"), {"get", "k"}));
   CHECK(check_permission(w, *find_command("flushdb"), {"flushdb"}));
+  CHECK(check_permission(w, *find_command("acl"), {"acl", "whoami"}));
+  REQUIRE_FALSE(acl.set_user("s", {"on", "nopass", "-@all", "+@slow", "-acl"}));
+  CHECK(check_permission(*acl.find("s"), *find_command("acl"), {"acl", "whoami"}));
+  REQUIRE_FALSE(acl.set_user("s", {"+@slow"}));
+  CHECK(!check_permission(*acl.find("s"), *find_command("acl"), {"acl", "whoami"}));
 }
 
 TEST_CASE("auth: ACL SETUSER errors as Redis words them and leave the user unchanged") {
