@@ -77,7 +77,7 @@ def two_in_sync_members(st: dict) -> bool:
     return bool(st["shards"])
 
 
-def wait_two_members_per_shard(broker_port: int, log_path: Path, timeout: float = 20) -> list:
+def wait_two_members_per_shard(broker_port: int, log_path: Path, timeout: float = 45) -> list:
     """The shards of `clossyne-admin status --json` once each has two in-sync members (bounded)."""
     deadline = time.monotonic() + timeout
     st = admin_status(broker_port)
