@@ -193,7 +193,8 @@ Reply OpMerge::combine() {
     r.has_value = true;
     r.value = std::move(parts_[0].value);
   } else if (op_ == op::kWhere) {
-    r.where = std::move(parts_[0].where);
+    // emplace, not assignment: r.where is empty (and gcc 12 warns falsely on the assignment)
+    if (parts_[0].where) r.where.emplace(std::move(*parts_[0].where));
   } else if (op_ == op::kDel || op_ == op::kExists || op_ == op::kDbsize) {
     int64_t n = 0;
     for (const auto& p : parts_) n += p.n.value_or(0);
