@@ -29,7 +29,7 @@ TEST_CASE("without TLS flags the plain port is on and TLS off") {
   CHECK_FALSE(o.server.tls.enabled);
 }
 
-TEST_CASE("--port overrides the port of --listen and 0 turns the plain port off") {
+TEST_CASE("options: --port overrides the port of --listen and 0 turns the plain port off") {
   Options o;
   REQUIRE(parse({"--listen", "127.0.0.1:5000", "--port", "6000"}, o) == -1);
   CHECK(o.server.port == 6000);
@@ -44,7 +44,7 @@ TEST_CASE("--port overrides the port of --listen and 0 turns the plain port off"
   CHECK(off.server.tls.auth_clients == TlsClientAuth::kNo);
 }
 
-TEST_CASE("--port 0 without a TLS port is a usage error") {
+TEST_CASE("options: --port 0 without a TLS port is a usage error") {
   Options o;
   CHECK(parse({"--port", "0"}, o) == 2);
 }
