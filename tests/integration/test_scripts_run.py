@@ -125,8 +125,15 @@ def test_scripts_run_starts_serves_and_stops_on_sigint(tmp_path):
             assert names.count(b) == 1, f"{b} not running exactly once: {procs}"
         assert names.count("clossyne-worker") == 3, procs
         assert names.count("--replicas 2") == 1, procs
+        # scripts/run prints how to connect once its own readiness check (every 0.1 s) passes,
+        # which may come a moment after ours.
+        hints = (f"redis-cli -h 127.0.0.1 -p {port}", f"redis-cli -p {port}")
+        deadline = time.monotonic() + 10
         out = log_path.read_text(errors="replace")
-        assert f"redis-cli -h 127.0.0.1 -p {port}" in out or f"redis-cli -p {port}" in out, out
+        while not any(h in out for h in hints) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            out = log_path.read_text(errors="replace")
+        assert any(h in out for h in hints), out
         assert any(line.startswith(("[broker] ", "[frontend] ", "[w1] ", "[w2] "))
                    for line in out.splitlines()), f"no prefixed process output:\n{out}"
 
