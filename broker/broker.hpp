@@ -100,6 +100,7 @@ class Broker {
   void start_txn(uint64_t req, uint32_t op_index, Op op);
   void plan_locks(Transaction& t);
   void lock_next(uint64_t txn);
+  std::optional<uint64_t> take_marker(uint64_t marker);
   void grant_lock(ShardEntry& shard, uint64_t marker);
   void marker_moved(uint64_t marker);
   void restart_txn(uint64_t txn);

@@ -160,30 +160,30 @@ void Broker::lock_next(uint64_t txn) {
   advance_txn(txn);
 }
 
-void Broker::grant_lock(ShardEntry& shard, uint64_t marker) {
+// Removes a marker; the transaction it stood for when that transaction still waits on it.
+std::optional<uint64_t> Broker::take_marker(uint64_t marker) {
   const PartRef* ref = parts_.find(marker);
-  if (ref == nullptr) return;
+  if (ref == nullptr) return std::nullopt;
   const uint64_t txn = ref->txn;
   parts_.erase(marker);
   auto it = txns_.find(txn);
-  if (it == txns_.end() || it->second.marker != marker) return;
+  if (it == txns_.end() || it->second.marker != marker) return std::nullopt;
   it->second.marker = 0;
-  shard.locked_by = txn;
-  ++it->second.locked;
-  lock_next(txn);
+  return txn;
+}
+
+void Broker::grant_lock(ShardEntry& shard, uint64_t marker) {
+  const std::optional<uint64_t> txn = take_marker(marker);
+  if (!txn) return;
+  shard.locked_by = *txn;
+  ++txns_.at(*txn).locked;
+  lock_next(*txn);
 }
 
 // The shard a transaction waited for split or was replaced: it lets go of what it holds (nothing
 // was sent yet) and takes the shards of its keys again.
 void Broker::marker_moved(uint64_t marker) {
-  const PartRef* ref = parts_.find(marker);
-  if (ref == nullptr) return;
-  const uint64_t txn = ref->txn;
-  parts_.erase(marker);
-  auto it = txns_.find(txn);
-  if (it == txns_.end() || it->second.marker != marker) return;
-  it->second.marker = 0;
-  restart_txn(txn);
+  if (const std::optional<uint64_t> txn = take_marker(marker)) restart_txn(*txn);
 }
 
 void Broker::restart_txn(uint64_t txn) {

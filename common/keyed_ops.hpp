@@ -19,8 +19,14 @@ struct KeyedOp {
 };
 
 inline constexpr std::array<KeyedOp, 36> kKeyedOps = {{
-    // strings
+    // The original ops first: every op's lookup (routing, replication, a worker's write check)
+    // scans this table, and these are nearly all of the traffic.
+    {"get", false},
     {"set", true},  // with NX|XX, GET, EX|PX|EXAT|PXAT|KEEPTTL in args
+    {"del", true},
+    {"exists", false},
+    {"where", false},
+    // strings
     {"setnx", true},
     {"setex", true},
     {"psetex", true},
@@ -56,11 +62,6 @@ inline constexpr std::array<KeyedOp, 36> kKeyedOps = {{
     // none); "xset" sets value with args[0] = that expiry ("0": none), replacing any TTL.
     {"xget", false},
     {"xset", true},
-    // the original ops that take one key
-    {"get", false},
-    {"del", true},
-    {"exists", false},
-    {"where", false},
 }};
 
 // nullptr when `name` is not a single-key op.

@@ -223,10 +223,10 @@ uint64_t Shard::count() const {
 
 Reply Shard::apply(const Op& sub, const std::string& worker_id) {
   now_ = sub.now ? *sub.now : wall_ms();
-  // SET with options is a string command; a plain one stays on the fast path.
-  if (is_string_command(sub.op) && (sub.op != proto::op::kSet || !sub.args.empty()))
-    return run_keyed(sub);
   const Command* cmd = find_command(sub.op);
+  // The string commands, and SET with options; a plain SET (and GET, DEL, ...) stays on the fast
+  // path without looking in their table.
+  if ((cmd == nullptr || !sub.args.empty()) && is_string_command(sub.op)) return run_keyed(sub);
   if (!cmd) return Reply::Error(sub.id, "ERR unknown op '" + sub.op + "'");
   if (cmd->needs_key && !sub.key) return Reply::Error(sub.id, "ERR missing field 'key'");
   if (cmd->needs_value && !sub.value) return Reply::Error(sub.id, "ERR missing field 'value'");
