@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
   keygen->add_option("--worker", key_workers,
                      "also make a key pair of its own for the worker with this id (repeatable); "
                      "the others share worker.key");
+  bool keep_existing = false;
+  keygen->add_flag("--keep-existing", keep_existing,
+                   "when DIR already holds a whole cluster's keys, keep them and succeed (for "
+                   "a compose service that makes the keys once)");
   app.require_subcommand(1);
   auto* status = app.add_subcommand("status", "workers and shards");
   status->add_flag("--json", json, "machine-readable output (see docs/ADMIN.md)");
@@ -130,6 +134,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (keygen->parsed()) {
+    if (keep_existing && clossyne::cluster_keys_present(keys_out)) {
+      std::printf("cluster keys already in %s: kept\n", keys_out.c_str());
+      return 0;
+    }
     if (Status st = clossyne::write_cluster_keys(keys_out, key_workers); !st.ok())
       return fail(st.message());
     std::printf("cluster keys written to %s (start every process with --cluster-keys %s)\n",

@@ -194,6 +194,15 @@ Status write_cluster_keys(const std::string& dir, const std::vector<std::string>
   return write_new_file(dir + "/authorized_keys", authorized, 0644);
 }
 
+bool cluster_keys_present(const std::string& dir) {
+  std::error_code ec;
+  for (const char* name : {"broker.key", "broker.pub", "worker.key", "worker.pub", "client.key",
+                           "client.pub", "admin.key", "admin.pub", "authorized_keys"}) {
+    if (!fs::is_regular_file(dir + "/" + name, ec)) return false;
+  }
+  return true;
+}
+
 std::string cluster_keys_from_env() {
   const char* v = std::getenv("CLOSSYNE_CLUSTER_KEYS");
   return v != nullptr ? v : "";

@@ -73,4 +73,8 @@ Status write_cluster_keys(const std::string& dir, const std::vector<std::string>
 // The --cluster-keys default: $CLOSSYNE_CLUSTER_KEYS, or "".
 std::string cluster_keys_from_env();
 
+// True when `dir` holds a whole cluster's keys (what write_cluster_keys writes without --worker):
+// keygen --keep-existing then leaves them alone.
+bool cluster_keys_present(const std::string& dir);
+
 }  // namespace clossyne

@@ -15,7 +15,7 @@
 # build-docker/) and assembles an image FROM scratch holding the binaries, every shared library they
 # load (found with ldd, real files and symlinks at their own paths, with the dynamic loader),
 # redis-cli for the frontend healthcheck, a minimal /etc (passwd, group, nsswitch.conf) with the
-# non-root user clossyne (uid 10001) and /data owned by it.
+# non-root user clossyne (uid 10001) and /data and /keys owned by it.
 #
 # Environment: CLOSSYNE_IMAGE (tag, default clossyne:local), BUILD_DIR (offline build dir; the image's
 # build context goes to BUILD_DIR/image, or next to the --bin-dir directory when only that is given),
@@ -122,7 +122,7 @@ build_offline() {
   # Binaries given from another build tree: assemble there, not in build/ (maybe someone else's).
   [[ -n $BIN_DIR && -z $BUILD_DIR_GIVEN ]] && ctx=$(dirname "$BIN_DIR")/image
   rm -rf "$ctx"
-  mkdir -p "$ctx/rootfs/usr/local/bin" "$ctx/rootfs/etc" "$ctx/rootfs/tmp" "$ctx/data"
+  mkdir -p "$ctx/rootfs/usr/local/bin" "$ctx/rootfs/etc" "$ctx/rootfs/tmp" "$ctx/data" "$ctx/keys"
   chmod 1777 "$ctx/rootfs/tmp"
   # Keep the host's merged-/usr layout (/lib -> usr/lib ...) so every path ldd prints exists as is.
   local d

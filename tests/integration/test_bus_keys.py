@@ -132,6 +132,17 @@ def test_keygen_layout_and_modes(tmp_path):
     r = keygen(d)
     assert r.returncode != 0 and "exists" in (r.stderr + r.stdout)
     assert (d / "admin.key").read_bytes() == before
+    # --keep-existing (compose's keygen service, run at every `up`) keeps a whole key set and succeeds;
+    # a directory with only part of one is still refused rather than completed with new secrets.
+    r = keygen(d, "--keep-existing")
+    assert r.returncode == 0 and "kept" in r.stdout, r.stderr
+    assert (d / "admin.key").read_bytes() == before
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "broker.key").write_bytes((d / "broker.key").read_bytes())
+    r = keygen(partial, "--keep-existing")
+    assert r.returncode != 0 and "exists" in (r.stderr + r.stdout)
+    assert not (partial / "admin.key").exists()
 
 
 # ---- the keyed cluster works ----------------------------------------------------------------------

@@ -16,6 +16,10 @@ project name with the frontend on a free host port, waits for two in-sync member
   network connect` it catches up (two in-sync members per shard again). No read ever returns a value
   older than the last write acknowledged for its key before the read began.
 
+The bus is keyed and the frontend has a password: the wrapper made one (`compose/cluster password`);
+a client without it, or with a wrong one, is refused; a DEALER from the host without the cluster's
+keys gets no reply from the broker, one with the client key gets the status.
+
 Then `compose/cluster add-worker` adds w4, which registers; no container has an anonymous volume (only
 the workers' named ones); `down` keeps the volumes (w4's too), and `down -v` leaves no container,
 network or volume of the project. The project is removed in every case.
@@ -27,19 +31,23 @@ build-images.sh builds them itself (Release, build-docker/).
 """
 import bisect
 import calendar
+import io
 import json
 import os
 import re
 import shutil
 import socket
 import subprocess
+import tarfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
+import msgpack
 import pytest
 import redis
+import zmq
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "compose" / "cluster"
@@ -95,6 +103,11 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _redis(port, password, timeout):
+    return redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=timeout,
+                       socket_connect_timeout=5)
+
+
 def _key(i):
     # First letters a..z spread the keys over every shard of the default split points g,n,t.
     return f"{chr(ord('a') + i % 26)}:compose:{i:05d}"
@@ -111,7 +124,9 @@ class Project:
         # Its own image tag, so that concurrent runs (other checkouts) never swap binaries under it.
         self.image = f"clossyne:{self.name}"
         # The wrapper picks the compose command the way _compose_command() found one.
-        self.env = dict(os.environ, CLOSSYNE_PORT=str(self.port), CLOSSYNE_BIND="127.0.0.1",
+        self.password = None  # made by compose/cluster at the first `up`
+        env = {k: v for k, v in os.environ.items() if k != "CLOSSYNE_REQUIREPASS"}
+        self.env = dict(env, CLOSSYNE_PORT=str(self.port), CLOSSYNE_BIND="127.0.0.1",
                         CLOSSYNE_IMAGE=self.image, CLOSSYNE_COMPOSE_STATE=str(state_dir),
                         CLOSSYNE_COMPOSE=" ".join(_compose))
 
@@ -151,6 +166,48 @@ def _wait(what, timeout, probe, project):
 
 def _worker(status, wid):
     return next(w for w in status["workers"] if w["id"] == wid)
+
+
+def _copy_out(cid, path):
+    """A file's bytes from a container (docker cp streams a tar archive)."""
+    out = subprocess.run(["docker", "cp", f"{cid}:{path}", "-"], capture_output=True, timeout=30,
+                         check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+        return tar.extractfile(os.path.basename(path)).read()
+
+
+def _status_call(endpoint, curve, wait_ms):
+    """One status envelope on a fresh DEALER; the decoded reply, or None without one in wait_ms."""
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    try:
+        if curve is not None:
+            secret, server = curve
+            s.curve_secretkey = secret
+            s.curve_publickey = zmq.curve_public(secret)
+            s.curve_serverkey = server
+        s.connect(endpoint)
+        s.send(msgpack.packb({"v": 1, "id": 7, "op": "status"}, use_bin_type=True))
+        if not s.poll(wait_ms, zmq.POLLIN):
+            return None
+        return msgpack.unpackb(s.recv(), raw=False)
+    finally:
+        s.close(linger=0)
+
+
+def _bus_needs_keys(project):
+    """The broker's client port, reached from the host over the project's network: a DEALER without
+    the cluster's keys gets no reply, one with the client key (copied out of the keys volume) gets the
+    status, and so does one after the refused one (the broker kept working)."""
+    cid = project.compose("ps", "-q", "broker", timeout=60).stdout.strip()
+    r = _run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", cid],
+             timeout=30)
+    endpoint = f"tcp://{r.stdout.split()[0]}:4298"
+    curve = (_copy_out(cid, "/keys/client.key").strip(), _copy_out(cid, "/keys/broker.pub").strip())
+    assert _status_call(endpoint, None, 2000) is None, "the broker answered a client without keys"
+    reply = _status_call(endpoint, curve, 10000)
+    assert reply is not None and reply.get("ok") is True, reply
 
 
 def _crash(project, service):
@@ -276,9 +333,10 @@ class KeyReader(threading.Thread):
     """Reads the N_KEYS keys over and over, 25 keys of one initial shard per MGET, shard after shard.
     A reply must hold every key's value; an error is a failure window of that shard."""
 
-    def __init__(self, port):
+    def __init__(self, port, password):
         super().__init__(daemon=True)
         self.port = port
+        self.password = password
         self.stop = threading.Event()
         self.windows = Windows()
         self.wrong = []
@@ -294,7 +352,7 @@ class KeyReader(threading.Thread):
 
     def run(self):
         try:
-            c = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=20, socket_connect_timeout=5)
+            c = _redis(self.port, self.password, 20)
             while not self.stop.is_set():
                 for b, idx in self.batches:
                     if self.stop.is_set():
@@ -328,8 +386,9 @@ class History:
     read began (the acknowledged value, or a later write still in flight or whose outcome is unknown);
     nothing, only if no write of the key was acknowledged before it began."""
 
-    def __init__(self, port, writers=2, keys_per_writer=60):
+    def __init__(self, port, password=None, writers=2, keys_per_writer=60):
         self.port = port
+        self.password = password
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.acked = {}     # key -> seq
@@ -348,7 +407,7 @@ class History:
 
     def _client(self):
         # Long timeouts: an op fails by the cluster's error reply, not by the client giving up.
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=30, socket_connect_timeout=5)
+        return _redis(self.port, self.password, 30)
 
     def _guard(self, fn, *args):
         try:
@@ -456,7 +515,7 @@ def _container(project, service):
 def _lost_disk(p, client):
     """docker kill worker2, remove its container and volume, bring it back empty: every key is served
     throughout (bar a short failover window), and w2 gets full copies back."""
-    reader = KeyReader(p.port)
+    reader = KeyReader(p.port, p.password)
     reader.start()
     _wait("the reader got going", 30, lambda: (reader.passes >= 1, f"{reader.passes} passes"), p)
     cid = _container(p, "worker2")
@@ -482,7 +541,7 @@ def _lost_disk(p, client):
           f"{reader.windows.failures} failed, longest failure window {window:.2f} s "
           f"(liveness {LIVENESS_S:.1f} s); members {_members(st)}")
     assert window <= WINDOW_BOUND_S, f"reads failed for {window:.2f} s"
-    ok, why = _all_keys_back(redis.Redis(host="127.0.0.1", port=p.port, socket_timeout=10))
+    ok, why = _all_keys_back(_redis(p.port, p.password, 10))
     assert ok, why
     assert client.dbsize() == N_KEYS
 
@@ -508,7 +567,7 @@ def _partition(p, client):
     service = "worker" + victim[1:]
     cid = _container(p, service)
     network = f"{p.name}_default"
-    hist = History(p.port).start()
+    hist = History(p.port, p.password).start()
     _wait("writes acknowledged before the partition", 30, lambda: (hist.acks_after(0) >= 50, "few"), p)
     _run(["docker", "network", "disconnect", network, cid], timeout=60)
     t_cut, wall_cut = time.monotonic(), time.time()
@@ -558,8 +617,16 @@ def test_cluster_survives_lost_disk_and_partition(tmp_path):
         print(f"image {p.image} built in {time.monotonic() - t0:.1f} s")
 
         p.compose("up")
-        client = redis.Redis(host="127.0.0.1", port=p.port, socket_timeout=10, socket_connect_timeout=5)
+        # The wrapper made the frontend's password; without it, nothing but AUTH is answered.
+        p.password = p.compose("password", timeout=30).stdout.strip()
+        assert re.fullmatch(r"[0-9a-f]{32}", p.password), p.password
+        client = _redis(p.port, p.password, 10)
         _wait("PING", 60, lambda: (client.ping(), "pong"), p)
+        with pytest.raises(redis.AuthenticationError):
+            _redis(p.port, None, 10).get("a")
+        with pytest.raises(redis.AuthenticationError):
+            _redis(p.port, "not-the-password", 10).ping()
+        _bus_needs_keys(p)
         _wait("DBSIZE", 60, lambda: (client.dbsize() == 0, "dbsize"), p)
         st = _wait_replicated(p, 60, "two in-sync members per shard")
         print(f"members: {_members(st)}")
@@ -598,18 +665,20 @@ def test_cluster_survives_lost_disk_and_partition(tmp_path):
               lambda: (any(w["id"] == "w4" and w["alive"] for w in p.status()["workers"]),
                        "no live w4"), p)
         mounts = _mounts(p)
-        assert len(mounts) == 6, mounts
+        assert len(mounts) == 7, mounts  # keygen (exited), broker, w1-w4, frontend
         for cname, ms in mounts.items():
             m = re.search(r"worker(\d+)", cname)
-            # Only the workers have a volume, their named one; broker and frontend none (no VOLUME).
-            want = [("volume", f"{p.name}_worker{m.group(1)}-data")] if m else []
-            assert ms == want, f"{cname} mounts {ms}, want {want}"
+            # Every container mounts the keys volume; the workers also their named data volume; no
+            # anonymous volume anywhere (no VOLUME in the image).
+            want = [("volume", f"{p.name}_keys")]
+            want += [("volume", f"{p.name}_worker{m.group(1)}-data")] if m else []
+            assert sorted(ms) == sorted(want), f"{cname} mounts {ms}, want {want}"
 
         # `down` keeps the data (the added worker's volume too); `down -v` leaves nothing at all.
         p.compose("down", "-t", "5")
         left = _leftovers(p.name)
         assert left["containers"] == [] and left["networks"] == [], left
-        assert left["volumes"] == [f"{p.name}_worker{i}-data" for i in range(1, 5)], left
+        assert left["volumes"] == [f"{p.name}_keys"] + [f"{p.name}_worker{i}-data" for i in range(1, 5)], left
         t_down = time.monotonic()
         p.compose("down", "-v", "-t", "5")
         print(f"down -v took {time.monotonic() - t_down:.1f} s")
