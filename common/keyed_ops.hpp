@@ -77,7 +77,7 @@ constexpr const KeyedOp* find_keyed_op(std::string_view name) {
 constexpr bool changes_data(std::string_view name) {
   const KeyedOp* k = find_keyed_op(name);
   if (k != nullptr) return k->write;
-  return name == "import" || name == "split" || name == "sync";
+  return name == "import" || name == "split" || name == "merge" || name == "sync";
 }
 
 }  // namespace clossyne

@@ -61,6 +61,7 @@ inline constexpr std::string_view kReregister = "reregister";  // broker -> unkn
 inline constexpr std::string_view kCount = "count";            // broker -> worker: keys in a shard
 // Structural changes (broker -> worker), see docs/PROTOCOL.md.
 inline constexpr std::string_view kSplit = "split";      // split a shard at a key (or its median)
+inline constexpr std::string_view kMerge = "merge";      // join two adjacent shards into a new one
 inline constexpr std::string_view kImport = "import";    // pairs copied into an importing shard
 inline constexpr std::string_view kSync = "sync";        // make a shard durable, then answer
 inline constexpr std::string_view kHandoff = "handoff";  // a move's source gives its shard up

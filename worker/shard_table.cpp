@@ -256,6 +256,7 @@ Status ShardTable::commit(bool force_sync) {
 // split in the turn comes back whole with the seq it had before (run_split remembers it).
 void ShardTable::rollback() {
   undo_->unwind([this](const UndoLog::Entry& e) {
+    if (e.kind == UndoLog::Kind::kMerge) return undo_merge(e);
     auto it = shards_.find(e.shard);
     if (it == shards_.end()) return;
     if (e.kind == UndoLog::Kind::kSplit) {
@@ -350,12 +351,13 @@ std::optional<Reply> ShardTable::accept_seq(const Op& sub, Shard& shard) {
 
 Reply ShardTable::execute(const Op& sub) {
   if (!sub.shard) {
-    if (!Shard::knows(sub.op) && sub.op != proto::op::kSplit && sub.op != proto::op::kImport &&
-        sub.op != proto::op::kSync && sub.op != proto::op::kHandoff)
+    if (!Shard::knows(sub.op) && sub.op != proto::op::kSplit && sub.op != proto::op::kMerge &&
+        sub.op != proto::op::kImport && sub.op != proto::op::kSync && sub.op != proto::op::kHandoff)
       return Reply::Error(sub.id, "ERR unknown op '" + sub.op + "'");
     return Reply::Error(sub.id, "ERR missing field 'shard'");
   }
   if (sub.op == proto::op::kHandoff) return run_handoff(sub);
+  if (sub.op == proto::op::kMerge) return run_merge(sub);
   auto it = shards_.find(*sub.shard);
   if (it == shards_.end()) return not_held(sub);
   Shard& shard = it->second;

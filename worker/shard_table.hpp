@@ -6,6 +6,8 @@
 //   split  {shard, epoch, key?, shards: [A, B]}: cuts the shard at `key` (or its median key) into
 //          A = [lo, key) and B = [key, hi) with the templates' ids and epochs; answers both, A
 //          first.
+//   merge  {shard: A, epoch, shards: [B, C]}: joins adjacent A and B into the new shard C
+//          (worker/shard_merge.cpp); answers C.
 //   import {shard, epoch, pairs}: writes a chunk into an importing shard (a move's copy).
 //   sync   {shard, epoch}: the turn's commit is fsynced (whatever --fsync) before it is answered.
 // An assigned shard flagged `importing` is held (and persisted, flag included) but is neither
@@ -96,6 +98,9 @@ class ShardTable {
   void prefetch(const std::vector<Op>& ops) const;
   void rollback();
   Reply run_split(const Op& sub, Shard& shard);
+  Reply run_merge(const Op& sub);
+  std::string merge_refusal(const Op& sub, const ShardInfo& b, const ShardInfo& c) const;
+  void undo_merge(const UndoLog::Entry& e);
   Reply run_import(const Op& sub, Shard& shard);
   Reply run_handoff(const Op& sub);
   bool drop_listed(const std::vector<ShardInfo>& drops, const std::set<uint32_t>& listed,

@@ -3,7 +3,8 @@
 //   - a key change: the shard, the key, the value it had before (none: the key was absent) and
 //     its TTL then (none: no TTL);
 //   - a split: the ids of the two pieces and the shard they were cut from (undone by joining the
-//     pieces back, O(log n)).
+//     pieces back, O(log n));
+//   - a merge: the merged shard and the two it was joined from (undone by cutting it again).
 // Cleared after every commit. Plain container; not thread-safe.
 #pragma once
 #include <cstdint>
@@ -18,15 +19,17 @@ namespace clossyne {
 
 class UndoLog {
  public:
-  enum class Kind : uint8_t { kKey, kSplit };
+  enum class Kind : uint8_t { kKey, kSplit, kMerge };
   struct Entry {
     Kind kind = Kind::kKey;
-    uint32_t shard = 0;  // kKey: the shard; kSplit: the left piece
+    uint32_t shard = 0;  // kKey: the shard; kSplit: the left piece; kMerge: the merged shard
     std::string key;
     std::optional<std::string> before;
     std::optional<int64_t> expiry_before;  // kKey: the key's TTL before the change
     uint32_t right = 0;                    // kSplit: the right piece
     ShardInfo whole;                       // kSplit: the shard as it was before the split
+    ShardInfo left_info;                   // kMerge: the two shards as they were before it
+    ShardInfo right_info;
   };
 
   void remember(uint32_t shard, std::string_view key, std::optional<std::string_view> before,
@@ -43,6 +46,13 @@ class UndoLog {
     e.shard = left;
     e.right = right;
     e.whole = whole;
+  }
+  void remember_merge(uint32_t merged, const ShardInfo& left, const ShardInfo& right) {
+    Entry& e = entries_.emplace_back();
+    e.kind = Kind::kMerge;
+    e.shard = merged;
+    e.left_info = left;
+    e.right_info = right;
   }
   bool empty() const { return entries_.empty(); }
   // Newest first, the order in which they must be undone.
