@@ -622,9 +622,9 @@ def test_cluster_survives_lost_disk_and_partition(tmp_path):
         assert re.fullmatch(r"[0-9a-f]{32}", p.password), p.password
         client = _redis(p.port, p.password, 10)
         _wait("PING", 60, lambda: (client.ping(), "pong"), p)
-        with pytest.raises(redis.AuthenticationError):
+        with pytest.raises(redis.AuthenticationError, match="Authentication required"):
             _redis(p.port, None, 10).get("a")
-        with pytest.raises(redis.AuthenticationError):
+        with pytest.raises(redis.ResponseError, match="WRONGPASS"):
             _redis(p.port, "not-the-password", 10).ping()
         _bus_needs_keys(p)
         _wait("DBSIZE", 60, lambda: (client.dbsize() == 0, "dbsize"), p)
