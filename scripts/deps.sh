@@ -12,6 +12,9 @@ CLOSSYNE_PACKAGES=(
   redis-tools redis-server netcat-openbsd
   clang libclang-rt-14-dev libfuzzer-14-dev  # the fuzz targets (fuzz/run.sh and their corpus replay)
   clang-format                               # scripts/format-check (Debian 12: clang-format 14)
+  libcpp-httplib-dev                         # --http: /metrics, /status.json and the cluster page
+  python3-prometheus-client                  # test_metrics parses /metrics with Prometheus' parser
+  chromium                                   # test_cluster_page renders the cluster page headless
 )
 
 missing=()
