@@ -1,6 +1,9 @@
 #include "auth.hpp"
 
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+
+#include <charconv>
 
 #include "local_commands.hpp"
 #include "resp_writer.hpp"
@@ -91,6 +94,71 @@ Action acl_deluser(const Args& args, AclStore& acl) {
   for (std::size_t i = 2; i < args.size(); ++i) deleted += acl.delete_user(args[i]) ? 1 : 0;
   std::string out;
   resp_int(out, deleted);
+  return Action::local(std::move(out));
+}
+
+// Space-separated patterns with their sigil ("~a* ~b*"), as ACL GETUSER shows them.
+std::string joined_patterns(char sigil, bool all, const std::vector<std::string>& patterns) {
+  std::string out;
+  if (all) return out.append(1, sigil).append("*");
+  for (const auto& p : patterns) {
+    if (!out.empty()) out.push_back(' ');
+    out.push_back(sigil);
+    out.append(p);
+  }
+  return out;
+}
+
+// Redis 7.0's reply shape: flags, passwords (SHA-256 hex), commands, keys, channels, selectors.
+Action acl_getuser(const Args& args, const AclStore& acl) {
+  const auto u = acl.find(args[2]);
+  if (u == nullptr || u->deleted) return Action::local("$-1\r\n");
+  std::string out;
+  resp_array(out, 12);
+  resp_bulk(out, "flags");
+  resp_array(out, u->nopass ? 2 : 1);
+  resp_bulk(out, u->enabled ? "on" : "off");
+  if (u->nopass) resp_bulk(out, "nopass");
+  resp_bulk(out, "passwords");
+  resp_array(out, u->passwords.size());
+  for (const auto& d : u->passwords) resp_bulk(out, digest_hex(d));
+  resp_bulk(out, "commands");
+  std::string rules = u->rules_from_all ? "+@all" : "-@all";
+  if (!u->command_rules.empty()) rules += " " + u->command_rules;
+  resp_bulk(out, rules);
+  resp_bulk(out, "keys");
+  resp_bulk(out, joined_patterns('~', u->all_keys, u->key_patterns));
+  resp_bulk(out, "channels");
+  resp_bulk(out, joined_patterns('&', u->all_channels, u->channel_patterns));
+  resp_bulk(out, "selectors");
+  resp_array(out, 0);
+  return Action::local(std::move(out));
+}
+
+// A random password from OpenSSL's generator: `bits` (default 256) rounded up to hex digits.
+Action acl_genpass(const Args& args) {
+  long long bits = 256;
+  if (args.size() == 3) {
+    const std::string& a = args[2];
+    const auto [end, ec] = std::from_chars(a.data(), a.data() + a.size(), bits);
+    if (ec != std::errc() || end != a.data() + a.size())
+      return error("ERR value is not an integer or out of range");
+    if (bits <= 0 || bits > 4096)
+      return error(
+          "ERR ACL GENPASS argument must be the number of bits for the output password, a "
+          "positive number up to 4096");
+  }
+  unsigned char raw[512];
+  if (RAND_bytes(raw, sizeof raw) != 1) return error("ERR no random bytes from OpenSSL");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string pass;
+  for (std::size_t i = 0; pass.size() < static_cast<std::size_t>((bits + 3) / 4); ++i) {
+    pass.push_back(kHex[raw[i] >> 4]);
+    pass.push_back(kHex[raw[i] & 15]);
+  }
+  pass.resize(static_cast<std::size_t>((bits + 3) / 4));
+  std::string out;
+  resp_bulk(out, pass);
   return Action::local(std::move(out));
 }
 
@@ -207,6 +275,13 @@ Action acl_command(const Args& args, CommandContext& ctx) {
   if (sub == "setuser") return n >= 3 ? acl_setuser(args, acl) : wrong_arity(sub);
   if (sub == "deluser") return n >= 3 ? acl_deluser(args, acl) : wrong_arity(sub);
   if (sub == "cat") return n <= 3 ? acl_cat(args) : wrong_arity(sub);
+  if (sub == "getuser") return n == 3 ? acl_getuser(args, acl) : wrong_arity(sub);
+  if (sub == "genpass") {
+    if (n > 3)
+      return error(
+          "ERR unknown subcommand or wrong number of arguments for 'genpass'. Try ACL HELP.");
+    return acl_genpass(args);
+  }
   return error("ERR unknown subcommand '" + args[1].substr(0, 128) + "'. Try ACL HELP.");
 }
 

@@ -263,3 +263,35 @@ TEST_CASE("auth: CONFIG GET never shows the password") {
   CHECK(s.run({"CONFIG", "GET", "protected-mode"}) ==
         "*2\r\n$14\r\nprotected-mode\r\n$3\r\nyes\r\n");
 }
+
+TEST_CASE("auth: ACL GETUSER answers Redis 7.0's shape, digests only, and nil for no such user") {
+  Session s(with_password("x"));
+  REQUIRE(s.run({"AUTH", "x"}) == "+OK\r\n");
+  REQUIRE(s.run({"ACL", "SETUSER", "bob", "on", "nopass", "~a*", "~b*", "resetchannels", "&x"}) ==
+          "+OK\r\n");
+  // Byte for byte what redis-server 7.0.15 answers for the same ACL SETUSER.
+  CHECK(s.run({"ACL", "GETUSER", "bob"}) ==
+        "*12\r\n$5\r\nflags\r\n*2\r\n$2\r\non\r\n$6\r\nnopass\r\n$9\r\npasswords\r\n*0\r\n"
+        "$8\r\ncommands\r\n$5\r\n-@all\r\n$4\r\nkeys\r\n$7\r\n~a* ~b*\r\n$8\r\nchannels\r\n"
+        "$2\r\n&x\r\n$9\r\nselectors\r\n*0\r\n");
+  REQUIRE(s.run({"ACL", "SETUSER", "ro", "on", ">p", "~foo*", "+@read"}) == "+OK\r\n");
+  const std::string ro = s.run({"ACL", "GETUSER", "ro"});
+  CHECK(ro.find("$64\r\n148de9c5a7a44d19e56cd9ae1a554bf67847afb0c58f6e12fa29ac7ddfca9940\r\n") !=
+        std::string::npos);
+  CHECK(ro.find("-@all +@read") != std::string::npos);
+  CHECK(ro.find("$1\r\np\r\n") == std::string::npos);  // never the password itself
+  CHECK(s.run({"ACL", "GETUSER", "nobody"}) == "$-1\r\n");
+  CHECK(s.run({"ACL", "GETUSER"}) ==
+        "-ERR wrong number of arguments for 'acl|getuser' command\r\n");
+}
+
+TEST_CASE("auth: ACL GENPASS gives fresh hex passwords of the asked bits") {
+  Session s;
+  const std::string a = s.run({"ACL", "GENPASS"}), b = s.run({"ACL", "GENPASS"});
+  REQUIRE(a.rfind("$64\r\n", 0) == 0);
+  CHECK(a.find_first_not_of("0123456789abcdef", 5) == a.size() - 2);
+  CHECK(a != b);
+  CHECK(s.run({"ACL", "GENPASS", "5"}).rfind("$2\r\n", 0) == 0);
+  CHECK(s.run({"ACL", "GENPASS", "0"}).rfind("-ERR ACL GENPASS argument must be", 0) == 0);
+  CHECK(s.run({"ACL", "GENPASS", "abc"}) == "-ERR value is not an integer or out of range\r\n");
+}
