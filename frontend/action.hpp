@@ -12,6 +12,8 @@
 
 namespace clossyne::frontend {
 
+struct CommandSpec;
+
 enum class ReplyKind : uint8_t {
   kOk,       // +OK
   kBulk,     // the value, or nil
@@ -41,6 +43,10 @@ struct Action {
   Op op;                     // kRemote: the operation (its id is given when it is sent)
   ReplyFormat format;        // kRemote
   std::shared_ptr<Job> job;  // kJob
+  // Set by handle_request: the command (null: unknown, or the seed dialect) and whether it was
+  // refused before it ran (arity, ACL, authentication), for INFO commandstats.
+  const CommandSpec* spec = nullptr;
+  bool rejected = false;
 
   static Action local(std::string bytes, bool close_after = false) {
     Action a;

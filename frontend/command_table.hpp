@@ -27,6 +27,7 @@ enum class Handler : uint8_t {
   kFunction,
   kAuth,
   kAcl,
+  kSlowlog,
   // forwarded to the cluster as one operation
   kSet,
   kGet,
@@ -68,7 +69,7 @@ struct CommandSpec {
   std::string_view summary;
 };
 
-inline constexpr std::array<CommandSpec, 63> kCommandTable = {{
+inline constexpr std::array<CommandSpec, 64> kCommandTable = {{
     // The most frequent commands first: lookup is a linear scan.
     {"get", 2, 0, false, Handler::kGet, "readonly fast", 1, 1, 1, "string", "key:key",
      "Returns the value of a key, or nil"},
@@ -86,13 +87,15 @@ inline constexpr std::array<CommandSpec, 63> kCommandTable = {{
     {"select", 2, 0, false, Handler::kSelect, "loading stale fast", 0, 0, 0, "connection",
      "index:integer", "Selects database 0 (the only one)"},
     {"client", -2, 0, false, Handler::kClient, "loading stale", 0, 0, 0, "connection",
-     "subcommand;?+arg", "SETNAME, GETNAME, ID, INFO, LIST of this connection"},
+     "subcommand;?+arg", "SETNAME, GETNAME, ID, INFO, LIST (every client of this frontend)"},
     {"config", -2, 0, false, Handler::kConfig, "admin loading stale", 0, 0, 0, "server",
-     "subcommand;?+arg", "CONFIG GET pattern: the frontend's settings"},
+     "subcommand;?+arg", "GET pattern, SET name value, RESETSTAT: the frontend's settings"},
     {"time", 1, 0, false, Handler::kTime, "loading stale fast", 0, 0, 0, "server", "",
      "Returns the server time"},
     {"hello", -1, 0, false, Handler::kHello, "fast", 0, 0, 0, "connection", "?protover:integer",
      "HELLO [2]: the server's figures; RESP3 is refused with NOPROTO"},
+    {"slowlog", -2, 0, false, Handler::kSlowlog, "admin loading stale", 0, 0, 0, "server",
+     "subcommand;?+arg", "GET [count], LEN, RESET: this frontend's slowest commands"},
     {"function", -2, 0, false, Handler::kFunction, "", 0, 0, 0, "scripting", "subcommand;?+arg",
      "FUNCTION FLUSH only (no functions are ever loaded)"},
     {"auth", -2, 0, false, Handler::kAuth, "noscript loading stale fast no-auth", 0, 0, 0,

@@ -1,6 +1,12 @@
 #include "config_table.hpp"
 
+#include <algorithm>
+#include <climits>
+#include <optional>
+
+#include "command_table.hpp"
 #include "glob_match.hpp"
+#include "resp_parser.hpp"
 #include "resp_writer.hpp"
 
 namespace clossyne::frontend {
@@ -26,8 +32,8 @@ std::vector<ConfigParam> config_params(const ServerInfo& info) {
       // Redis shows the password itself; here it never leaves the process.
       {"requirepass", info.requirepass_set ? "(hidden)" : ""},
       {"lua-time-limit", "5000"},
-      {"slowlog-log-slower-than", "10000"},
-      {"slowlog-max-len", "128"},
+      {"slowlog-log-slower-than", std::to_string(info.slowlog_slower_than_us)},
+      {"slowlog-max-len", std::to_string(info.slowlog_max_len)},
   };
 }
 
@@ -49,6 +55,76 @@ std::string config_get_reply(const ServerInfo& info, const std::vector<std::stri
     resp_bulk(out, p->value);
   }
   return out;
+}
+
+namespace {
+
+// A setting CONFIG SET may change: its bounds (inclusive) and where it goes.
+struct Settable {
+  std::string_view name;
+  long long min, max;
+  void (*apply)(ServerInfo&, long long);
+};
+
+constexpr Settable kSettable[] = {
+    {"maxclients", 1, LLONG_MAX,
+     [](ServerInfo& i, long long v) { i.max_clients = static_cast<std::size_t>(v); }},
+    {"timeout", 0, INT_MAX, [](ServerInfo& i, long long v) { i.timeout_s = static_cast<int>(v); }},
+    {"slowlog-log-slower-than", -1, LLONG_MAX,
+     [](ServerInfo& i, long long v) { i.slowlog_slower_than_us = v; }},
+    {"slowlog-max-len", 0, LONG_MAX,
+     [](ServerInfo& i, long long v) { i.slowlog_max_len = static_cast<uint64_t>(v); }},
+};
+
+std::string failed(std::string_view name, std::string_view why) {
+  std::string out;
+  resp_error(out, "ERR CONFIG SET failed (possibly related to argument '" + std::string(name) +
+                      "') - " + std::string(why));
+  return out;
+}
+
+const Settable* find_settable(std::string_view name) {
+  for (const auto& s : kSettable) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string config_set_reply(ServerInfo& info, const std::vector<std::string>& args) {
+  std::string out;
+  if (args.size() < 4 || args.size() % 2 != 0) {
+    resp_error(out, args.size() < 4 ? "ERR wrong number of arguments for 'config|set' command"
+                                    : "ERR syntax error");
+    return out;
+  }
+  const std::vector<ConfigParam> known = config_params(info);
+  std::vector<std::pair<const Settable*, long long>> changes;
+  for (std::size_t i = 2; i < args.size(); i += 2) {
+    const std::string name = to_lower(args[i]);
+    const Settable* s = find_settable(name);
+    if (s == nullptr) {
+      const bool exists = std::any_of(known.begin(), known.end(),
+                                      [&](const ConfigParam& p) { return p.name == name; });
+      if (exists) return failed(args[i], "can't set immutable config");
+      resp_error(out, "ERR Unknown option or number of arguments for CONFIG SET - '" +
+                          args[i].substr(0, 128) + "'");
+      return out;
+    }
+    for (const auto& c : changes) {
+      if (c.first == s) return failed(args[i], "duplicate parameter");
+    }
+    long long v = 0;
+    if (!parse_int64(args[i + 1], v))
+      return failed(args[i], "argument couldn't be parsed into an integer");
+    if (v < s->min || v > s->max)
+      return failed(args[i], "argument must be between " + std::to_string(s->min) + " and " +
+                                 std::to_string(s->max) + " inclusive");
+    changes.emplace_back(s, v);
+  }
+  for (const auto& [s, v] : changes) s->apply(info, v);
+  return "+OK\r\n";
 }
 
 }  // namespace clossyne::frontend

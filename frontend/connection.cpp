@@ -6,9 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
 
 #include "common/clock.hpp"
+#include "introspection.hpp"
 #include "reply_format.hpp"
 #include "tls_stream.hpp"
 
@@ -21,11 +24,12 @@ constexpr std::size_t kMaxReadPerTurn = 4u * 1024 * 1024;
 // Written bytes are dropped from the front of the output once they are this many (and half).
 constexpr std::size_t kCompactOutputAt = 1024 * 1024;
 
-// "ip:port" of the peer, for CLIENT LIST; "?" when unknown.
-std::string peer_address(int fd) {
+// "ip:port" of the peer (or of our end), for CLIENT LIST; "?" when unknown.
+std::string socket_address(int fd, bool local) {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "?";
+  auto* sa = reinterpret_cast<sockaddr*>(&addr);
+  if ((local ? ::getsockname(fd, sa, &len) : ::getpeername(fd, sa, &len)) != 0) return "?";
   char host[INET6_ADDRSTRLEN] = "?";
   uint16_t port = 0;
   if (addr.ss_family == AF_INET6) {
@@ -50,7 +54,8 @@ Connection::Connection(int fd, uint64_t id, ParserLimits limits, SeedFraming fra
       parser_(limits, framing) {
   client_.id = id;
   client_.fd = fd;
-  client_.addr = peer_address(fd);
+  client_.addr = socket_address(fd, false);
+  client_.laddr = socket_address(fd, true);
   client_.created_ms = last_input_ms_;
 }
 
@@ -179,9 +184,35 @@ void Connection::fill_slot_bytes(uint64_t seq, std::string bytes) {
   s.filled = true;
 }
 
+void Connection::track_last(Introspection& intro, CommandStats::Entry& entry, int64_t start_us,
+                            std::vector<std::string> slow_args) {
+  intro_ = &intro;
+  Slot& s = slots_.back();
+  s.stat = &entry;
+  s.start_us = start_us;
+  s.slow_args = std::move(slow_args);
+}
+
+void Connection::record(Slot& s, int64_t now_us) {
+  const auto us = static_cast<uint64_t>(std::max<int64_t>(0, now_us - s.start_us));
+  CommandStats::record(*s.stat, us, !s.bytes.empty() && s.bytes[0] == '-');
+  if (intro_->slowlog.is_slow(us) && !s.slow_args.empty())
+    intro_->slowlog.add(std::move(s.slow_args), us, client_.addr, client_.name, std::time(nullptr));
+}
+
+Connection::Figures Connection::figures() const {
+  return Figures{in_.size() - in_off_, in_.capacity(), unsent(), slots_.size(),
+                 in_.capacity() + out_.capacity() + slots_.size() * sizeof(Slot)};
+}
+
 void Connection::collect_filled_slots() {
+  int64_t now_us = 0;
   while (!slots_.empty() && slots_.front().filled) {
     Slot& s = slots_.front();
+    if (s.stat != nullptr) {
+      if (now_us == 0) now_us = steady_now_us();
+      record(s, now_us);
+    }
     if (out_.empty()) {
       out_ = std::move(s.bytes);
     } else {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "action.hpp"
+#include "command_stats.hpp"
 #include "common/envelope.hpp"
 #include "local_commands.hpp"
 #include "request_parser.hpp"
@@ -17,6 +18,7 @@
 namespace clossyne::frontend {
 
 class TlsStream;
+struct Introspection;
 
 // Backpressure: stop reading a client with this many unanswered requests or unsent bytes.
 inline constexpr std::size_t kMaxPendingSlots = 10000;
@@ -44,6 +46,7 @@ class Connection {
   int fd() const { return fd_; }
   uint64_t id() const { return id_; }
   ClientState& client() { return client_; }
+  const ClientState& client_state() const { return client_; }
 
   // Reads what the socket holds (up to a fair share per turn). kEof: the peer finished sending.
   IoStatus read_input();
@@ -64,6 +67,19 @@ class Connection {
   void fill_slot(uint64_t seq, const Reply& reply);
   // Fills a pending slot with ready reply bytes (a finished Job).
   void fill_slot_bytes(uint64_t seq, std::string bytes);
+
+  // Times the newest slot for INFO commandstats and the slow log: from `start_us` (steady µs,
+  // when the request was parsed) to when its reply moves to the output. `slow_args`
+  // (SlowLog::cut_args, or empty when the slow log is off) go to the slow log if it was slow.
+  void track_last(Introspection& intro, CommandStats::Entry& entry, int64_t start_us,
+                  std::vector<std::string> slow_args);
+
+  // CLIENT LIST's figures of this connection: unparsed input, its buffer's capacity, unsent
+  // output bytes, replies not yet written, and total buffer memory.
+  struct Figures {
+    std::size_t qbuf, qbuf_capacity, unsent, pending_replies, total_memory;
+  };
+  Figures figures() const;
 
   // Moves filled head slots to the output and writes what the socket takes.
   IoStatus flush_output();
@@ -88,7 +104,12 @@ class Connection {
     bool close_after = false;
     ReplyFormat format;
     std::string bytes;
+    CommandStats::Entry* stat = nullptr;  // null: not timed
+    int64_t start_us = 0;
+    std::vector<std::string> slow_args;  // for the slow log, when it is on
   };
+
+  void record(Slot& s, int64_t now_us);
 
   std::string_view unparsed() const;
   void collect_filled_slots();
@@ -116,6 +137,7 @@ class Connection {
   uint64_t head_seq_ = 0;  // sequence number of slots_.front()
   std::string out_;
   std::size_t out_off_ = 0;
+  Introspection* intro_ = nullptr;  // set by the first track_last
 };
 
 }  // namespace clossyne::frontend

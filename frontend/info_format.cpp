@@ -11,9 +11,9 @@
 namespace clossyne::frontend {
 namespace {
 
-constexpr std::array<std::string_view, 10> kSections = {
-    "server",      "clients", "memory",  "persistence", "stats",
-    "replication", "cpu",     "cluster", "keyspace",    "clossyne"};
+constexpr std::array<std::string_view, 12> kSections = {
+    "server", "clients",      "memory",       "persistence", "stats",    "replication",
+    "cpu",    "commandstats", "latencystats", "cluster",     "keyspace", "clossyne"};
 
 class Lines {
  public:
@@ -207,6 +207,8 @@ void write_section(std::string_view name, const InfoData& d, std::string& out) {
     return;
   }
   if (name == "cpu") return cpu_section(d, l);
+  if (name == "commandstats") return void(out.append(d.commandstats));
+  if (name == "latencystats") return void(out.append(d.latencystats));
   if (name == "cluster") {
     l.add("cluster_enabled", 0);  // not Redis Cluster: no slots, no MOVED
     return;
@@ -220,13 +222,15 @@ void write_section(std::string_view name, const InfoData& d, std::string& out) {
 std::vector<std::string> info_sections(const std::vector<std::string>& args) {
   std::vector<std::string> wanted;
   for (std::size_t i = 1; i < args.size(); ++i) wanted.push_back(to_lower(args[i]));
-  const bool all = wanted.empty() || std::any_of(wanted.begin(), wanted.end(), [](auto& w) {
-                     return w == "default" || w == "all" || w == "everything";
-                   });
+  const auto asked = [&](std::string_view w) {
+    return std::find(wanted.begin(), wanted.end(), w) != wanted.end();
+  };
+  const bool all = asked("all") || asked("everything");
+  const bool dflt = wanted.empty() || asked("default");
   std::vector<std::string> out;
   for (auto name : kSections) {
-    if (all || std::find(wanted.begin(), wanted.end(), name) != wanted.end())
-      out.emplace_back(name);
+    const bool extra = name == "commandstats" || name == "latencystats";
+    if (all || (dflt && !extra) || asked(name)) out.emplace_back(name);
   }
   return out;
 }

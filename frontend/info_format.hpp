@@ -32,10 +32,13 @@ struct InfoData {
   std::vector<WorkerInfo> workers;
   std::vector<ShardInfo> shards;
   std::string cluster_error;  // why keys/status are missing
+  std::string commandstats;   // the "commandstats" and "latencystats" lines, already formatted
+  std::string latencystats;
 };
 
-// Which sections to print for INFO's arguments (lower-cased): none, "default", "all" or
-// "everything" give every section; otherwise the named ones, in Redis's order. Unknown names
+// Which sections to print for INFO's arguments (lower-cased): none or "default" give every
+// section but commandstats and latencystats, "all" or "everything" give every section (as Redis
+// 7); otherwise the named ones, in Redis's order. Unknown names
 // are ignored (Redis answers an empty text for them).
 std::vector<std::string> info_sections(const std::vector<std::string>& args);
 

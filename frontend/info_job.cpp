@@ -3,6 +3,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/clock.hpp"
 #include "common/protocol.hpp"
 #include "common/resident.hpp"
@@ -76,9 +78,16 @@ class InfoJob : public Job {
 
 }  // namespace
 
-Action build_info(const std::vector<std::string>& args, const ServerInfo& server) {
+Action build_info(const std::vector<std::string>& args, const ServerInfo& server,
+                  const CommandStats* stats) {
   InfoData data;
   data.server = server;
+  std::vector<std::string> sections = info_sections(args);
+  const auto has = [&](std::string_view s) {
+    return std::find(sections.begin(), sections.end(), s) != sections.end();
+  };
+  if (stats != nullptr && has("commandstats")) data.commandstats = format_commandstats(*stats);
+  if (stats != nullptr && has("latencystats")) data.latencystats = format_latencystats(*stats);
   data.now_ms = now_ms();
   data.pid = static_cast<long>(::getpid());
   data.rss_bytes = resident_bytes();
@@ -87,7 +96,6 @@ Action build_info(const std::vector<std::string>& args, const ServerInfo& server
     data.cpu_user_us = ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
     data.cpu_sys_us = ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
   }
-  std::vector<std::string> sections = info_sections(args);
   if (!info_needs_cluster(sections)) return Action::local(info_reply(data, sections));
   return Action::start_job(std::make_shared<InfoJob>(std::move(data), std::move(sections)));
 }

@@ -8,11 +8,14 @@
 #include <vector>
 
 #include "action.hpp"
+#include "command_stats.hpp"
 #include "server_info.hpp"
 
 namespace clossyne::frontend {
 
 // REQUIRES: args passed check_arity for "info".
-Action build_info(const std::vector<std::string>& args, const ServerInfo& server);
+// `stats` (may be null) feeds the commandstats and latencystats sections.
+Action build_info(const std::vector<std::string>& args, const ServerInfo& server,
+                  const CommandStats* stats = nullptr);
 
 }  // namespace clossyne::frontend

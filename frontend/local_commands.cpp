@@ -7,6 +7,7 @@
 #include "common/clock.hpp"
 #include "config_table.hpp"
 #include "info_format.hpp"
+#include "introspection.hpp"
 #include "resp_parser.hpp"
 #include "resp_writer.hpp"
 
@@ -67,29 +68,78 @@ Action client_setname(const Args& args, ClientState& state) {
   return simple("OK");
 }
 
-Action client(const Args& args, ClientState& state) {
+// CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]: every client of this frontend
+// (all are normal clients).
+Action client_list(const Args& args, CommandContext& ctx) {
+  std::vector<uint64_t> ids;
+  for (std::size_t i = 2; i < args.size(); ++i) {
+    const std::string opt = to_lower(args[i]);
+    if (opt == "type" && i + 1 < args.size()) {
+      const std::string type = to_lower(args[++i]);
+      if (type != "normal" && type != "master" && type != "replica" && type != "pubsub")
+        return error("Unknown client type '" + args[i].substr(0, 128) + "'");
+      if (type != "normal") return bulk("");
+    } else if (opt == "id" && i + 1 < args.size()) {
+      for (++i; i < args.size(); ++i) {
+        long long id = 0;
+        if (!parse_int64(args[i], id) || id <= 0) return error("Invalid client ID");
+        ids.push_back(static_cast<uint64_t>(id));
+      }
+      if (ids.empty()) return bulk("");
+    } else {
+      return error("syntax error");
+    }
+  }
+  if (ctx.intro == nullptr || !ctx.intro->client_list)
+    return bulk(client_info_line(ctx.client, {}, now_ms()) + "\n");
+  return bulk(ctx.intro->client_list(ids));
+}
+
+Action client_info(CommandContext& ctx) {
+  if (ctx.intro == nullptr || !ctx.intro->client_list)
+    return bulk(client_info_line(ctx.client, {}, now_ms()) + "\n");
+  return bulk(ctx.intro->client_list({ctx.client.id}));
+}
+
+Action client(const Args& args, CommandContext& ctx) {
+  ClientState& state = ctx.client;
   const std::string sub = to_lower(args[1]);
   if (sub == "setname") return client_setname(args, state);
   if (sub == "getname") return state.name.empty() ? Action::local("$-1\r\n") : bulk(state.name);
   if (sub == "id") return integer(static_cast<int64_t>(state.id));
-  if (sub == "info") return bulk(client_info_line(state, now_ms()) + "\n");
-  // LIST shows this connection only (the frontend keeps no registry of the others' details).
-  if (sub == "list") return bulk(client_info_line(state, now_ms()) + "\n");
+  if (sub == "info") return client_info(ctx);
+  if (sub == "list") return client_list(args, ctx);
   if (sub == "setinfo" || sub == "no-evict" || sub == "no-touch") return simple("OK");
   return unknown_subcommand("CLIENT", args[1]);
 }
 
-Action config(const Args& args, const ServerInfo& server) {
+Action config(const Args& args, CommandContext& ctx) {
   const std::string sub = to_lower(args[1]);
   if (sub == "get") {
     if (args.size() < 3) return error("wrong number of arguments for 'config|get' command");
-    return Action::local(config_get_reply(server, Args(args.begin() + 2, args.end())));
+    return Action::local(config_get_reply(ctx.server, Args(args.begin() + 2, args.end())));
   }
-  if (sub == "resetstat") return simple("OK");
+  Introspection* intro = ctx.intro;
+  if (sub == "resetstat") {
+    if (intro != nullptr) intro->stats.reset();
+    return simple("OK");
+  }
+  if (sub == "set" && intro != nullptr && intro->settings != nullptr) {
+    std::string reply = config_set_reply(*intro->settings, args);
+    intro->slowlog.slower_than_us = intro->settings->slowlog_slower_than_us;
+    intro->slowlog.max_len = intro->settings->slowlog_max_len;
+    intro->slowlog.trim();
+    return Action::local(std::move(reply));
+  }
   if (sub == "set" || sub == "rewrite")
     return error("CONFIG " + to_lower(args[1]) +
                  " is not supported: settings are command-line flags");
   return unknown_subcommand("CONFIG", args[1]);
+}
+
+Action slowlog(const Args& args, CommandContext& ctx) {
+  if (ctx.intro == nullptr) return error("SLOWLOG is not available here");
+  return Action::local(slowlog_command(ctx.intro->slowlog, args));
 }
 
 Action time_now() {
@@ -177,11 +227,18 @@ Action function(const Args& args) {
 
 }  // namespace
 
-std::string client_info_line(const ClientState& c, int64_t now) {
+std::string client_info_line(const ClientState& c, const ClientFigures& f, int64_t now) {
   const int64_t age = c.created_ms > 0 ? (now - c.created_ms) / 1000 : 0;
-  return "id=" + std::to_string(c.id) + " addr=" + c.addr + " fd=" + std::to_string(c.fd) +
-         " name=" + c.name + " age=" + std::to_string(age) +
-         " idle=0 flags=N db=0 sub=0 psub=0 multi=-1 resp=2";
+  const int64_t last = c.last_ms > 0 ? c.last_ms : c.created_ms;
+  const int64_t idle = last > 0 ? (now - last) / 1000 : 0;
+  const auto n = [](auto v) { return std::to_string(v); };
+  return "id=" + n(c.id) + " addr=" + c.addr + " laddr=" + c.laddr + " fd=" + n(c.fd) +
+         " name=" + c.name + " age=" + n(age) + " idle=" + n(idle) +
+         " flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=" + n(f.qbuf) +
+         " qbuf-free=" + n(f.qbuf_free) + " argv-mem=0 multi-mem=0 rbs=" + n(f.qbuf + f.qbuf_free) +
+         " rbp=" + n(f.qbuf) + " obl=" + n(f.obl) + " oll=" + n(f.oll) + " omem=" + n(f.omem) +
+         " tot-mem=" + n(f.tot_mem) + " events=" + (f.writing ? "rw" : "r") + " cmd=" + c.last_cmd +
+         " user=" + (c.user ? c.user->name : std::string("default")) + " redir=-1 resp=2";
 }
 
 Action run_local_command(Handler handler, const Args& args, CommandContext& ctx) {
@@ -197,9 +254,11 @@ Action run_local_command(Handler handler, const Args& args, CommandContext& ctx)
     case Handler::kSelect:
       return select(args);
     case Handler::kClient:
-      return client(args, ctx.client);
+      return client(args, ctx);
     case Handler::kConfig:
-      return config(args, ctx.server);
+      return config(args, ctx);
+    case Handler::kSlowlog:
+      return slowlog(args, ctx);
     case Handler::kTime:
       return time_now();
     case Handler::kHello:

@@ -55,6 +55,13 @@ int parse_options(int argc, char** argv, Options& out) {
   app.add_option("--timeout", cfg.timeout_s, "close clients idle this many seconds (0: never)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--slowlog-log-slower-than", cfg.slowlog_slower_than_us,
+                 "SLOWLOG keeps commands slower than this many microseconds (negative: off)")
+      ->capture_default_str();
+  app.add_option("--slowlog-max-len", cfg.slowlog_max_len, "SLOWLOG keeps this many entries")
+      ->capture_default_str();
+  app.add_option("--http", out.http,
+                 "HOST:PORT to serve /metrics on (Prometheus text; off if empty)");
   app.add_option("--request-timeout-ms", cfg.request_timeout_ms, "how long a request may wait")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

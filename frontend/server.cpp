@@ -59,6 +59,12 @@ Server::Server(ServerConfig config)
   info_.query_buffer_limit = config_.query_buffer_limit;
   info_.timeout_s = config_.timeout_s;
   info_.start_ms = now_ms();
+  info_.slowlog_slower_than_us = config_.slowlog_slower_than_us;
+  info_.slowlog_max_len = config_.slowlog_max_len;
+  intro_.slowlog.slower_than_us = config_.slowlog_slower_than_us;
+  intro_.slowlog.max_len = config_.slowlog_max_len;
+  intro_.settings = &info_;
+  intro_.client_list = [this](const std::vector<uint64_t>& ids) { return client_list(ids); };
 }
 
 Server::~Server() {
@@ -168,9 +174,9 @@ void Server::release_free_memory(int64_t now) {
 }
 
 void Server::close_idle_clients(int64_t now) {
-  if (config_.timeout_s <= 0 || now < next_idle_sweep_ms_) return;
+  if (info_.timeout_s <= 0 || now < next_idle_sweep_ms_) return;
   next_idle_sweep_ms_ = now + 1000;
-  const int64_t idle_ms = static_cast<int64_t>(config_.timeout_s) * 1000;
+  const int64_t idle_ms = static_cast<int64_t>(info_.timeout_s) * 1000;
   std::vector<uint64_t> idle;
   for (const auto& [id, conn] : conns_) {
     if (conn->idle_since(now, idle_ms)) idle.push_back(id);
@@ -217,7 +223,7 @@ void Server::accept_clients(int listen_fd, bool tls) {
       return;
     }
     ++info_.total_connections;
-    if (conns_.size() >= config_.max_clients) {
+    if (conns_.size() >= info_.max_clients) {
       ++info_.rejected_connections;
       // A TLS client could not read the plain-text error: it is just closed.
       if (!tls) (void)!::send(fd, kMaxClientsError.data(), kMaxClientsError.size(), MSG_NOSIGNAL);
@@ -315,7 +321,11 @@ void Server::parse_requests(Connection& conn) {
       return conn.push_reply(std::move(out), /*close_after=*/true);
     }
     ++info_.total_commands;
-    CommandContext ctx{conn.client(), info_, cursors_, &auth_};
+    const int64_t start_us = steady_now_us();
+    // Cut (bounded) before the command may move its arguments away.
+    std::vector<std::string> slow_args;
+    if (intro_.slowlog.enabled()) slow_args = SlowLog::cut_args(req.args);
+    CommandContext ctx{conn.client(), info_, cursors_, &auth_, &intro_};
     Action action = handle_request(req, ctx);
     if (action.kind == Action::Kind::kLocal) {
       conn.push_reply(std::move(action.bytes), action.close_after);
@@ -325,7 +335,44 @@ void Server::parse_requests(Connection& conn) {
       const uint64_t slot = conn.push_pending(action.format);
       link_->submit(std::move(action.op), Ticket{conn.id(), slot, 0});
     }
+    track(conn, action, start_us, std::move(slow_args));
   }
+}
+
+// INFO commandstats, the slow log and CLIENT LIST's cmd= for the request just queued.
+void Server::track(Connection& conn, const Action& action, int64_t start_us,
+                   std::vector<std::string> slow_args) {
+  if (action.spec == nullptr) return;  // unknown command, or the seed dialect
+  ClientState& client = conn.client();
+  CommandStats::Entry& entry = intro_.stats.entry(client.last_cmd);  // set by handle_request
+  client.last_ms = start_us / 1000;  // the steady clock, as now_ms()
+  if (action.rejected) return CommandStats::reject(entry);
+  conn.track_last(intro_, entry, start_us, std::move(slow_args));
+}
+
+std::string Server::client_list(const std::vector<uint64_t>& ids) const {
+  std::vector<const Connection*> shown;
+  for (const auto& [id, conn] : conns_) {
+    if (ids.empty() || std::find(ids.begin(), ids.end(), id) != ids.end())
+      shown.push_back(conn.get());
+  }
+  std::sort(shown.begin(), shown.end(),
+            [](const Connection* a, const Connection* b) { return a->id() < b->id(); });
+  const int64_t now = now_ms();
+  std::string out;
+  for (const Connection* conn : shown) {
+    const Connection::Figures f = conn->figures();
+    ClientFigures cf;
+    cf.qbuf = f.qbuf;
+    cf.qbuf_free = f.qbuf_capacity - f.qbuf;
+    cf.obl = f.unsent;
+    cf.oll = f.pending_replies;
+    cf.omem = f.unsent;
+    cf.tot_mem = f.total_memory;
+    cf.writing = (conn->registered_events & EPOLLOUT) != 0;
+    out += client_info_line(conn->client_state(), cf, now) + "\n";
+  }
+  return out;
 }
 
 void Server::start_job(Connection& conn, std::shared_ptr<Job> job) {

@@ -28,6 +28,7 @@
 #include "common/status.hpp"
 #include "connection.hpp"
 #include "cursor_table.hpp"
+#include "introspection.hpp"
 #include "job.hpp"
 #include "server_info.hpp"
 #include "tls_context.hpp"
@@ -48,6 +49,8 @@ struct ServerConfig {
   int request_timeout_ms = 8000;
   SeedFraming seed;  // --seed-pause-ms, --seed-small-pause-us, --seed-small-bytes
   AuthConfig auth;   // --requirepass, --aclfile, --protected-mode, --seed-dialect-loopback
+  int64_t slowlog_slower_than_us = 10000;  // --slowlog-log-slower-than (negative: off)
+  uint64_t slowlog_max_len = 128;          // --slowlog-max-len
 };
 
 class Server {
@@ -78,6 +81,9 @@ class Server {
   void on_client_event(Connection& conn, uint32_t events);
   void service(Connection& conn);
   void parse_requests(Connection& conn);
+  void track(Connection& conn, const Action& action, int64_t start_us,
+             std::vector<std::string> slow_args);
+  std::string client_list(const std::vector<uint64_t>& ids) const;
   void on_cluster_reply(const Ticket& ticket, const Reply& reply);
   void start_job(Connection& conn, std::shared_ptr<Job> job);
   void advance_job(uint64_t job_id, JobStep step);
@@ -117,7 +123,8 @@ class Server {
   };
   std::unordered_map<uint64_t, RunningJob> jobs_;
   uint64_t next_job_id_ = 1;
-  ServerInfo info_;
+  ServerInfo info_;  // CONFIG SET changes max_clients, timeout_s and the slow log's settings
+  Introspection intro_;
   CursorTable cursors_;
   Auth auth_;  // the client port's users and settings
   // (deadline µs, connection id), earliest first; stale entries are harmless (one extra read).

@@ -7,7 +7,8 @@
 namespace clossyne::frontend {
 
 struct ServerInfo {
-  // settings (fixed after start-up)
+  // settings (fixed after start-up, but for those CONFIG SET changes: maxclients, timeout and
+  // the slow log's)
   uint16_t port = 0;
   std::size_t max_clients = 10000;
   std::size_t max_value_bytes = 512u * 1024 * 1024;
@@ -16,6 +17,8 @@ struct ServerInfo {
   int64_t start_ms = 0;          // steady clock (common/clock.hpp now_ms) at start-up
   bool requirepass_set = false;  // --requirepass (CONFIG GET never shows the password)
   bool protected_mode = true;    // --protected-mode
+  int64_t slowlog_slower_than_us = 10000;  // --slowlog-log-slower-than
+  uint64_t slowlog_max_len = 128;          // --slowlog-max-len
   // counters
   std::size_t connected_clients = 0;
   uint64_t total_connections = 0;     // accepted, refused ones included

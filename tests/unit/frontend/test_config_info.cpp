@@ -42,7 +42,10 @@ TEST_CASE("CONFIG GET globs, folds case, reports real settings, names each once"
 
 TEST_CASE("INFO sections") {
   CHECK(info_sections({"INFO"}).size() == 10);
-  CHECK(info_sections({"INFO", "all"}).size() == 10);
+  CHECK(info_sections({"INFO", "all"}).size() == 12);  // + commandstats, latencystats
+  CHECK(info_sections({"INFO", "default"}).size() == 10);
+  CHECK(info_sections({"INFO", "latencystats", "commandstats"}) ==
+        std::vector<std::string>{"commandstats", "latencystats"});
   CHECK(info_sections({"INFO", "CPU"}) == std::vector<std::string>{"cpu"});
   CHECK_FALSE(info_needs_cluster({"cpu"}));
   CHECK(info_sections({"INFO", "KEYSPACE", "server"}) ==

