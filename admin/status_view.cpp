@@ -3,31 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "common/key_range.hpp"
+#include "common/status_json.hpp"
 
 namespace clossyne::admin {
 namespace {
-
-// Bounds as text, non-printable bytes escaped; -inf / +inf as null (JSON) or a symbol (table).
-nlohmann::json bound_json(const std::optional<std::string>& b) {
-  if (!b) return nullptr;
-  return escape_key(*b);
-}
-
-// A replicated shard's members: the primary, its in-sync followers, and one catching up.
-nlohmann::json members_json(const ShardInfo& sh) {
-  nlohmann::json out = nlohmann::json::array();
-  for (std::size_t i = 0; i < sh.replicas.size(); ++i) {
-    out.push_back({{"worker", sh.replicas[i]},
-                   {"role", i == 0 ? "primary" : "follower"},
-                   {"state", "in-sync"}});
-  }
-  if (!sh.joining.empty())
-    out.push_back({{"worker", sh.joining}, {"role", "follower"}, {"state", "catching-up"}});
-  return out;
-}
 
 // "w1* w2 w3(catching-up)": the primary starred.
 std::string members_text(const ShardInfo& sh) {
@@ -44,33 +25,20 @@ std::string members_text(const ShardInfo& sh) {
   return out;
 }
 
+// 1536 -> "1.5K", as `ls -h` says sizes (the JSON has the exact count).
+std::string byte_size(uint64_t b) {
+  const char* units = "BKMGTP";
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 5) v /= 1024, ++u;
+  return u == 0 ? fmt::format("{}B", b) : fmt::format("{:.1f}{}", v, units[u]);
+}
+
 }  // namespace
 
+// One renderer for this and the broker's /status.json (common/status_json.cpp).
 std::string status_json(const Reply& s) {
-  nlohmann::json out;
-  out["workers"] = nlohmann::json::array();
-  for (const auto& w : s.workers) {
-    out["workers"].push_back({{"id", w.id},
-                              {"alive", w.alive},
-                              {"keys", w.keys},
-                              {"shards", w.shards},
-                              {"draining", w.draining},
-                              {"bytes", w.bytes},
-                              {"rss", w.rss},
-                              {"persistent", w.persistent},
-                              {"fsync", w.persistent ? nlohmann::json(w.fsync) : nullptr}});
-  }
-  out["shards"] = nlohmann::json::array();
-  for (const auto& sh : s.shards) {
-    std::optional<std::string> lo;
-    if (!sh.lo.empty()) lo = sh.lo;
-    nlohmann::json shard = {{"id", sh.id},       {"lo", bound_json(lo)}, {"hi", bound_json(sh.hi)},
-                            {"owner", sh.owner}, {"epoch", sh.epoch},    {"keys", sh.keys},
-                            {"bytes", sh.bytes}};
-    if (!sh.replicas.empty()) shard["members"] = members_json(sh);
-    out["shards"].push_back(std::move(shard));
-  }
-  return out.dump() + "\n";
+  return clossyne::status_json(s);
 }
 
 std::string status_table(const Reply& s) {
@@ -82,13 +50,13 @@ std::string status_table(const Reply& s) {
   }
   const bool replicated = std::any_of(s.shards.begin(), s.shards.end(),
                                       [](const ShardInfo& sh) { return !sh.replicas.empty(); });
-  out += fmt::format("\n{:>6} {:<20} {:<20} {:<12} {:>6} {:>10}{}\n", "SHARD", "FROM", "TO",
-                     "OWNER", "EPOCH", "KEYS", replicated ? "  MEMBERS" : "");
+  out += fmt::format("\n{:>6} {:<20} {:<20} {:<12} {:>6} {:>10} {:>10}{}\n", "SHARD", "FROM", "TO",
+                     "OWNER", "EPOCH", "KEYS", "BYTES", replicated ? "  MEMBERS" : "");
   for (const auto& sh : s.shards) {
-    out +=
-        fmt::format("{:>6} {:<20} {:<20} {:<12} {:>6} {:>10}{}\n", sh.id,
-                    sh.lo.empty() ? "-inf" : escape_key(sh.lo), sh.hi ? escape_key(*sh.hi) : "+inf",
-                    sh.owner, sh.epoch, sh.keys, replicated ? "  " + members_text(sh) : "");
+    out += fmt::format("{:>6} {:<20} {:<20} {:<12} {:>6} {:>10} {:>10}{}\n", sh.id,
+                       sh.lo.empty() ? "-inf" : escape_key(sh.lo),
+                       sh.hi ? escape_key(*sh.hi) : "+inf", sh.owner, sh.epoch, sh.keys,
+                       byte_size(sh.bytes), replicated ? "  " + members_text(sh) : "");
   }
   if (s.n && *s.n == 0) out += "\n(cluster not ready: waiting for workers)\n";
   return out;

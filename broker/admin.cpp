@@ -107,12 +107,16 @@ Reply Broker::status_reply(uint64_t id) const {
     w.rss = state.rss;
     w.persistent = !state.fsync.empty();
     w.fsync = state.fsync;
+    w.ops_per_sec = metrics_.ops_per_sec(wid, turn_ms_);
+    w.heartbeat_age_ms = static_cast<uint64_t>(std::max<int64_t>(0, turn_ms_ - state.last_seen_ms));
     r.workers.push_back(w);
   }
   for (std::size_t i = 0; i < map_.size(); ++i) {
     ShardInfo s = map_.at(i).info;
     s.owner = map_.at(i).owner;
     s.busy = map_.at(i).busy != ShardBusy::kNone;
+    s.change = change_name(map_.at(i));
+    if (map_.at(i).busy == ShardBusy::kMoving) s.copied = map_.at(i).move.copied;
     if (map_.at(i).busy == ShardBusy::kMoving && map_.at(i).move.join)
       s.joining = map_.at(i).move.to;
     s.seed = 0;  // the trees' secret: status is unauthenticated (0 is not even encoded)

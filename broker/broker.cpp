@@ -39,9 +39,17 @@ Broker::Broker(zmq::context_t& ctx, BrokerConfig config)
   bind(workers_, config_.workers_endpoint, "--workers");
   spdlog::info("broker: clients on {}, workers on {}, waiting for {} worker(s)",
                config_.clients_endpoint, config_.workers_endpoint, config_.min_workers);
+  start_http();
 }
 
 namespace {
+// Microseconds of the monotonic clock: operation latencies (metrics).
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // True for endpoints only this host reaches.
 bool local_only(const std::string& endpoint) {
   for (const char* p : {"tcp://127.", "tcp://localhost:", "tcp://[::1]:", "ipc://", "inproc://"}) {
@@ -120,6 +128,7 @@ void Broker::poll_once() {
   flush_worker_batches();
   flush_streams();
   housekeeping();
+  publish_http();
 }
 
 // ---- client requests --------------------------------------------------------------------------
@@ -169,6 +178,7 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
   req.id = op.id;
   req.is_batch = op.op == op::kBatch;
   req.stream = req.is_batch && op.stream;
+  req.start_us = now_us();
   std::vector<Op> ops;
   if (req.is_batch) {
     ops = std::move(op.batch);
@@ -182,6 +192,8 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
     req.replies.resize(ops.size());
   }
   req.merges.reserve(ops.size());
+  req.kinds.reserve(ops.size());
+  for (const Op& o : ops) req.kinds.push_back(metrics_.kind(o.op));
   Plan p;  // every op's parts, one op's after another
   p.parts.reserve(ops.size());
   std::vector<std::pair<uint32_t, uint32_t>> owners;  // per part: (op index, part index in the op)
@@ -204,6 +216,7 @@ void Broker::start_request(RoutedMessage& m, Op& op) {
     for (uint32_t j = 0; j < n; ++j) owners.emplace_back(i, j);
     if (p.immediate) {
       --req.outstanding;
+      metrics_.op_done(req.kinds[i], p.immediate->code, now_us() - req.start_us);
       if (req.stream) {
         req.ready.push_back(std::move(*p.immediate));
       } else {
@@ -378,6 +391,7 @@ void Broker::complete_part(uint64_t sub_id, Reply&& reply) {
   if (found == nullptr) return;  // already failed (timeout or dead worker)
   PartRef ref = std::move(*found);
   parts_.erase(sub_id);
+  if (!ref.worker.empty()) metrics_.part_answered(ref.worker, turn_ms_);
   if (reply.where) {  // WHERE on a replicated shard names its members too
     if (auto idx = map_.by_id(ref.shard_id); idx && map_.at(*idx).replicated())
       reply.where->members = map_.at(*idx).info.replicas;
@@ -403,6 +417,7 @@ void Broker::complete_op_part(uint64_t req_id, uint32_t op_index, uint32_t part_
   ClientRequest& req = it->second;
   std::optional<Reply> done = req.merges[op_index].add(part_index, std::move(reply));
   if (!done) return;
+  metrics_.op_done(req.kinds[op_index], done->code, now_us() - req.start_us);
   --req.outstanding;
   if (req.stream) {
     if (req.ready.empty()) streaming_.push_back(req_id);

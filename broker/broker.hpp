@@ -17,8 +17,11 @@
 #include <zmq.hpp>
 
 #include "common/frames.hpp"
+#include "common/http_server.hpp"
+#include "common/metrics_text.hpp"
 #include "common/slot_map.hpp"
 #include "config.hpp"
+#include "metrics.hpp"
 #include "planner.hpp"
 #include "shard_map.hpp"
 #include "transaction.hpp"
@@ -48,6 +51,8 @@ class Broker {
     std::size_t outstanding = 0;  // ops not yet final, plus one while being planned
     bool stream = false;          // a streamed batch: replies go out as they are ready
     std::vector<Reply> ready;     // streamed replies not yet sent
+    int64_t start_us = 0;         // arrival (metrics: latency as the broker sees it)
+    std::vector<uint16_t> kinds;  // per op: its name's id in metrics_
   };
   // Where a part's reply goes, and which worker has it (empty while held at a barrier).
   struct PartRef {
@@ -179,6 +184,15 @@ class Broker {
   std::string start_replicated_move(ShardEntry& shard, const std::string& from,
                                     const std::string& to);
 
+  // http_pages.cpp: --http (/metrics, /status.json, the cluster page).
+  void start_http();
+  void publish_http();
+  std::string render_metrics() const;
+  void metrics_workers(MetricsText& m) const;
+  void metrics_shards(MetricsText& m) const;
+  void metrics_shard_rows(MetricsText& m) const;
+  void metrics_ops(MetricsText& m) const;
+
   // admin.cpp: operator commands.
   bool is_admin_op(const std::string& op) const;
   Reply admin(const Op& op);
@@ -216,6 +230,9 @@ class Broker {
   int64_t next_trim_ms_ = 0;
   int64_t turn_ms_ = 0;  // the clock at the start of this loop turn
   int64_t wall_ms_ = 0;  // wall time at the start of this loop turn, never decreasing (op "now")
+  std::unique_ptr<HttpServer> http_;
+  BrokerMetrics metrics_;
+  int64_t next_publish_ms_ = 0;
 };
 
 }  // namespace clossyne::broker

@@ -26,6 +26,7 @@ struct BrokerConfig {
   // interface by default only with keys).
   std::string clients_endpoint = "tcp://127.0.0.1:4298";
   std::string workers_endpoint = "tcp://127.0.0.1:4299";
+  std::string http;  // --http HOST:PORT: /metrics, /status.json, the cluster page ("": none)
   std::string cluster_keys;  // --cluster-keys DIR: CURVE on both sockets, ZAP, roles ("": none)
   std::vector<std::string> split_points;  // initial shard boundaries, sorted, unique
   int min_workers = 1;                    // wait for this many workers before assigning shards

@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
                  "encryption and authentication on both endpoints, operator commands only from "
                  "the admin key, registrations only from worker keys; without it the bus is open "
                  "and binds loopback only by default");
+  app.add_option("--http", cfg.http,
+                 "HOST:PORT to serve GET /metrics (Prometheus), /status.json and / (the live "
+                 "cluster page) on (docs/OBSERVABILITY.md); default: no HTTP");
   app.add_option("--split-points", split_points,
                  "comma-separated keys where the initial shards split (e.g. 'g,m,t')");
   app.add_option("--min-workers", cfg.min_workers,

@@ -49,7 +49,7 @@ void pack_opt_bin(Packer& p, const std::optional<std::string>& s) {
 
 void pack_shard_info(Packer& p, const ShardInfo& s) {
   p.pack_map(6 + (s.seed != 0) + !s.owner.empty() + s.importing + s.busy + !s.replicas.empty() +
-             !s.joining.empty());
+             !s.joining.empty() + !s.change.empty() + (s.copied != 0));
   pack_str(p, "id");
   p.pack(s.id);
   pack_str(p, "lo");
@@ -72,10 +72,13 @@ void pack_shard_info(Packer& p, const ShardInfo& s) {
     for (const auto& r : s.replicas) pack_str(p, r);
   }
   if (!s.joining.empty()) pack_str(p, "joining"), pack_str(p, s.joining);  // status replies
+  if (!s.change.empty()) pack_str(p, "change"), pack_str(p, s.change);      // status replies
+  if (s.copied != 0) pack_str(p, "copied"), p.pack(s.copied);                // status replies
 }
 
 void pack_worker_info(Packer& p, const WorkerInfo& w) {
-  p.pack_map(5 + (w.bytes != 0) + (w.rss != 0) + w.persistent + !w.fsync.empty());
+  p.pack_map(5 + (w.bytes != 0) + (w.rss != 0) + w.persistent + !w.fsync.empty() +
+             (w.ops_per_sec != 0) + (w.heartbeat_age_ms != 0));
   pack_str(p, "id");
   pack_str(p, w.id);
   pack_str(p, "alive");
@@ -90,6 +93,8 @@ void pack_worker_info(Packer& p, const WorkerInfo& w) {
   if (w.rss != 0) pack_str(p, "rss"), p.pack(w.rss);
   if (w.persistent) pack_str(p, "persistent"), p.pack(true);
   if (!w.fsync.empty()) pack_str(p, "fsync"), pack_str(p, w.fsync);
+  if (w.ops_per_sec != 0) pack_str(p, "ops_per_sec"), p.pack(w.ops_per_sec);
+  if (w.heartbeat_age_ms != 0) pack_str(p, "heartbeat_age_ms"), p.pack(w.heartbeat_age_ms);
 }
 
 void pack_shard_list(Packer& p, std::string_view field, const std::vector<ShardInfo>& list) {
@@ -349,6 +354,8 @@ Status decode_shard_info(const Obj& o, ShardInfo& s) {
     if (k == "busy") return want_bool(v, k, s.busy);
     if (k == "replicas") return want_bytes_array(v, k, s.replicas);
     if (k == "joining") return want_bytes(v, k, s.joining);
+    if (k == "change") return want_bytes(v, k, s.change);
+    if (k == "copied") return want_uint(v, k, s.copied);
     return Status::Ok();
   });
 }
@@ -364,6 +371,8 @@ Status decode_worker_info(const Obj& o, WorkerInfo& w) {
     if (k == "rss") return want_uint(v, k, w.rss);
     if (k == "persistent") return want_bool(v, k, w.persistent);
     if (k == "fsync") return want_bytes(v, k, w.fsync);
+    if (k == "ops_per_sec") return want_uint(v, k, w.ops_per_sec);
+    if (k == "heartbeat_age_ms") return want_uint(v, k, w.heartbeat_age_ms);
     return Status::Ok();
   });
 }

@@ -37,6 +37,10 @@ struct ShardInfo {
   // holder is the only member.
   std::vector<std::string> replicas;
   std::string joining;  // in status replies: a new member catching up (copying from the primary)
+  // In status replies: the change under way ("split", "move", "catch-up", "reconfigure", "merge";
+  // "" none) and, for a move or catch-up, the keys copied so far (of `keys`).
+  std::string change;
+  uint64_t copied = 0;
   bool operator==(const ShardInfo&) const = default;
 };
 
@@ -54,6 +58,10 @@ struct WorkerInfo {
   uint64_t rss = 0;
   bool persistent = false;
   std::string fsync{};
+  // The broker's own view: sub-operations this worker answered per second (the last few
+  // seconds), and how long ago its last message came.
+  uint64_t ops_per_sec = 0;
+  uint64_t heartbeat_age_ms = 0;
   bool operator==(const WorkerInfo&) const = default;
 };
 

@@ -394,14 +394,14 @@ def test_admin_split_move_status_and_errors(elastic):
     assert "SHARD" in text and "OWNER" in text and "EPOCH" in text
     assert "k\\x01" in text and "-inf" in text and "+inf" in text
     st = c.status()
-    assert set(st) == {"workers", "shards"}
+    assert set(st) == {"workers", "shards", "ready"}
     for w in st["workers"]:
         assert set(w) == {"id", "alive", "keys", "shards", "draining", "bytes", "rss", "persistent",
-                          "fsync"}
+                          "fsync", "ops_per_sec", "heartbeat_age_ms"}
         assert isinstance(w["keys"], int) and isinstance(w["alive"], bool)
         assert isinstance(w["rss"], int) and isinstance(w["persistent"], bool)
     for s in st["shards"]:
-        assert set(s) == {"id", "lo", "hi", "owner", "epoch", "keys", "bytes"}
+        assert set(s) == {"id", "lo", "hi", "owner", "epoch", "keys", "bytes", "change"}
     assert st["shards"][0]["lo"] is None and st["shards"][-1]["hi"] is None
     assert all(a["hi"] == b["lo"] for a, b in zip(st["shards"], st["shards"][1:]))
     assert read_all(r, model) == []
