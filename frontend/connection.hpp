@@ -80,6 +80,9 @@ class Connection {
     std::size_t qbuf, qbuf_capacity, unsent, pending_replies, total_memory;
   };
   Figures figures() const;
+  // Bytes read from and written to this client so far (for /metrics).
+  uint64_t bytes_read() const { return bytes_read_; }
+  uint64_t bytes_written() const { return bytes_written_; }
 
   // Moves filled head slots to the output and writes what the socket takes.
   IoStatus flush_output();
@@ -138,6 +141,8 @@ class Connection {
   std::string out_;
   std::size_t out_off_ = 0;
   Introspection* intro_ = nullptr;  // set by the first track_last
+  uint64_t bytes_read_ = 0;
+  uint64_t bytes_written_ = 0;
 };
 
 }  // namespace clossyne::frontend

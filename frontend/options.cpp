@@ -60,7 +60,7 @@ int parse_options(int argc, char** argv, Options& out) {
       ->capture_default_str();
   app.add_option("--slowlog-max-len", cfg.slowlog_max_len, "SLOWLOG keeps this many entries")
       ->capture_default_str();
-  app.add_option("--http", out.http,
+  app.add_option("--http", cfg.http,
                  "HOST:PORT to serve /metrics on (Prometheus text; off if empty)");
   app.add_option("--request-timeout-ms", cfg.request_timeout_ms, "how long a request may wait")
       ->capture_default_str()

@@ -10,7 +10,6 @@ namespace clossyne::frontend {
 struct Options {
   ServerConfig server;
   std::string log_level;  // empty: CLOSSYNE_LOG_LEVEL or info
-  std::string http;       // --http HOST:PORT: /metrics (empty: off)
 };
 
 // Parses argv. Returns -1 to go on, otherwise the exit code (after --help or a usage error,

@@ -68,6 +68,7 @@ Server::Server(ServerConfig config)
 }
 
 Server::~Server() {
+  if (http_) http_->stop();
   conns_.clear();
   link_.reset();
   for (int fd : {listen_fd_, tls_listen_fd_, epoll_fd_, wake_fd_, spare_fd_, timer_fd_}) {
@@ -116,6 +117,12 @@ Status Server::start() {
         config_.tls.ca_cert_file.empty() ? "" : ", CA " + config_.tls.ca_cert_file);
   }
   spdlog::info("broker endpoint {}", config_.broker);
+  if (!config_.http.empty()) {
+    http_ = std::make_unique<HttpServer>();
+    publish_metrics(now_ms());
+    if (Status st = http_->start(config_.http); !st.ok()) return st;
+    spdlog::info("serving /metrics on {} (port {})", config_.http, http_->port());
+  }
   return Status::Ok();
 }
 
@@ -163,6 +170,22 @@ void Server::turn() {
   close_idle_clients(now_ms());
   close_stalled_handshakes(now_ms());
   release_free_memory(now_ms());
+  publish_metrics(now_ms());
+}
+
+// /metrics is rendered here, on the loop that owns the figures, a few times a second; a scrape
+// reads the latest page and never waits on the loop.
+void Server::publish_metrics(int64_t now) {
+  if (!http_ || now < next_publish_ms_) return;
+  next_publish_ms_ = now + 250;
+  TrafficBytes bytes = closed_bytes_;
+  for (const auto& [id, conn] : conns_) {
+    bytes.in += conn->bytes_read();
+    bytes.out += conn->bytes_written();
+  }
+  http_->publish("/metrics", HttpPage{"text/plain; version=0.0.4; charset=utf-8",
+                                      render_frontend_metrics(info_, intro_.stats, bytes,
+                                                              now - info_.start_ms)});
 }
 
 // A pipelined bulk load leaves megabytes of freed buffers inside the heap; hand them back to the
@@ -474,6 +497,8 @@ void Server::close_connection(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second->fd(), nullptr);
+  closed_bytes_.in += it->second->bytes_read();
+  closed_bytes_.out += it->second->bytes_written();
   conns_.erase(it);
   info_.connected_clients = conns_.size();
   spdlog::debug("client {} closed", id);

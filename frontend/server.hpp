@@ -25,9 +25,11 @@
 
 #include "auth.hpp"
 #include "broker_link.hpp"
+#include "common/http_server.hpp"
 #include "common/status.hpp"
 #include "connection.hpp"
 #include "cursor_table.hpp"
+#include "frontend_metrics.hpp"
 #include "introspection.hpp"
 #include "job.hpp"
 #include "server_info.hpp"
@@ -51,6 +53,7 @@ struct ServerConfig {
   AuthConfig auth;   // --requirepass, --aclfile, --protected-mode, --seed-dialect-loopback
   int64_t slowlog_slower_than_us = 10000;  // --slowlog-log-slower-than (negative: off)
   uint64_t slowlog_max_len = 128;          // --slowlog-max-len
+  std::string http;                        // --http HOST:PORT: serve /metrics there (empty: off)
 };
 
 class Server {
@@ -66,6 +69,8 @@ class Server {
   uint16_t port() const { return port_; }
   // The TLS port actually listened on (0: none). Valid after start().
   uint16_t tls_port() const { return tls_port_; }
+  // The --http port actually listened on (0: none). Valid after start().
+  int http_port() const { return http_ ? http_->port() : 0; }
   // Runs the loop until stop(). REQUIRES: start() succeeded.
   void run();
   // Async-signal-safe and thread-safe.
@@ -90,6 +95,7 @@ class Server {
   void on_job_reply(const Ticket& ticket, const Reply& reply);
   void close_idle_clients(int64_t now);
   void release_free_memory(int64_t now);
+  void publish_metrics(int64_t now);
   void service_dirty();
   void update_interest(Connection& conn);
   void schedule_seed_timer(Connection& conn);
@@ -125,6 +131,9 @@ class Server {
   uint64_t next_job_id_ = 1;
   ServerInfo info_;  // CONFIG SET changes max_clients, timeout_s and the slow log's settings
   Introspection intro_;
+  std::unique_ptr<HttpServer> http_;  // --http: /metrics, published from the loop
+  int64_t next_publish_ms_ = 0;
+  TrafficBytes closed_bytes_;  // bytes of connections already closed
   CursorTable cursors_;
   Auth auth_;  // the client port's users and settings
   // (deadline µs, connection id), earliest first; stale entries are harmless (one extra read).

@@ -5,16 +5,25 @@ parser reads, with counters that move when operations run.
 """
 import re
 import time
+import urllib.request
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from cluster import Cluster, RawConn, RespError
+from cluster import Cluster, RawConn, RespError, free_port
+
+WAIT_S = 10
 
 
 class IntroCluster(Cluster):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.http_port = free_port()
+
     def _frontend_argv(self) -> list[str]:
         return super()._frontend_argv() + ["--slowlog-log-slower-than", "0",
-                                           "--slowlog-max-len", "16"]
+                                           "--slowlog-max-len", "16",
+                                           "--http", f"127.0.0.1:{self.http_port}"]
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +130,70 @@ def test_config_set_changes_a_runtime_setting(cluster):
         with cluster.raw() as refused:
             assert b"max number of clients" in refused.recv_some(5.0)
         assert c.command("CONFIG", "SET", "maxclients", "10000", "slowlog-max-len", "16") == "OK"
+
+
+def scrape(c: IntroCluster) -> dict:
+    """/metrics parsed by prometheus_client: {sample name: {labels tuple: value}}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{c.http_port}/metrics", timeout=5) as r:
+        assert r.headers["Content-Type"].startswith("text/plain")
+        text = r.read().decode()
+    out: dict = {}
+    for family in text_string_to_metric_families(text):
+        assert family.name.startswith("clossyne_frontend_")
+        for s in family.samples:
+            out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
+    return out
+
+
+def wait_metrics(c: IntroCluster, ready) -> dict:
+    """Scrapes until ready(metrics) holds (pages are republished every 250 ms), bounded."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        m = scrape(c)
+        if ready(m) or time.monotonic() > deadline:
+            return m
+        time.sleep(0.1)
+
+
+def metric_gets(m: dict) -> float:
+    return m.get("clossyne_frontend_commands_total", {}).get((("command", "get"),), 0)
+
+
+def test_metrics_parse_and_counters_move(cluster):
+    with cluster.raw() as c:  # INFO is current; the page may be up to 250 ms old
+        gets_before = int(info_fields(c, "commandstats").get("cmdstat_get", {"calls": 0})["calls"])
+    before = wait_metrics(cluster, lambda m: metric_gets(m) == gets_before)
+    assert metric_gets(before) == gets_before
+    hist_before = before["clossyne_frontend_command_duration_seconds_count"][()]
+    bytes_before = before["clossyne_frontend_received_bytes_total"][()]
+    with cluster.raw() as c, cluster.raw() as d:
+        for i in range(20):
+            c.command("SET", f"m{i}", "v" * 10)
+            c.command("GET", f"m{i}")
+        assert isinstance(c.command("NOSUCHCMD"), RespError)
+        assert isinstance(c.command("GET"), RespError)
+
+        def ready(m):
+            get = (("command", "get"),)
+            return metric_gets(m) >= gets_before + 20 and \
+                m.get("clossyne_frontend_commands_rejected_total", {}).get(get, 0) >= 1 and \
+                m["clossyne_frontend_connections"][()] >= 2
+
+        m = wait_metrics(cluster, ready)
+        assert ready(m)
+        d.command("PING")
+    gets = m["clossyne_frontend_commands_total"][(("command", "get"),)]
+    assert gets == gets_before + 20
+    assert m["clossyne_frontend_commands_rejected_total"][(("command", "get"),)] >= 1
+    assert m["clossyne_frontend_received_bytes_total"][()] > bytes_before + 20 * 20
+    assert m["clossyne_frontend_sent_bytes_total"][()] > 0
+    assert m["clossyne_frontend_connections_total"][()] >= 2
+    count = m["clossyne_frontend_command_duration_seconds_count"][()]
+    assert count >= hist_before + 40
+    buckets = sorted((float(dict(k)["le"]), v)
+                     for k, v in m["clossyne_frontend_command_duration_seconds_bucket"].items())
+    assert buckets[-1][0] == float("inf") and buckets[-1][1] == count
+    assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:]))  # cumulative
+    assert m["clossyne_frontend_command_duration_seconds_sum"][()] > 0
+    after = wait_metrics(cluster, lambda m: m["clossyne_frontend_connections"][()] <= 0)
+    assert after["clossyne_frontend_connections"][()] == 0
