@@ -5,7 +5,8 @@
 """
 from .client import Client, Pipeline
 from .errors import ClossyneError, ClossyneTimeout
+from .progress import Progress
 from .seed import Clossyne
 
-__all__ = ["Client", "Pipeline", "Clossyne", "ClossyneError", "ClossyneTimeout"]
+__all__ = ["Client", "Pipeline", "Clossyne", "ClossyneError", "ClossyneTimeout", "Progress"]
 __version__ = "0.1.0"

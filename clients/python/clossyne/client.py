@@ -645,6 +645,29 @@ class Client:
         `window` envelopes in flight, and returns the results in order."""
         return Pipeline(self, chunk=chunk, window=window)
 
+    def bulk_load(self, pairs: Iterable[Tuple[BytesLike, BytesLike]], chunk: int = 1000,
+                  window: int = 8, progress: Optional[Callable[..., None]] = None,
+                  total: Optional[int] = None) -> int:
+        """SET every (key, value) of `pairs` (any iterable, read as it goes) in pipelined `batch`
+        envelopes of `chunk` sets, `window` in flight; returns how many were loaded. `progress`, when
+        given, is called as progress(loaded, total) after each window of envelopes and, if it has a
+        finish() method (clossyne.Progress: a bar on a terminal, lines otherwise, on stderr),
+        finish() at the end. The first failed set raises ClossyneError after its window."""
+        pipe = self.pipeline(chunk=chunk, window=window)
+        loaded = 0
+        for key, value in pairs:
+            pipe.set(key, value)
+            if len(pipe) >= chunk * window:
+                loaded += len(pipe.execute())
+                if progress is not None:
+                    progress(loaded, total)
+        loaded += len(pipe.execute())
+        if progress is not None:
+            progress(loaded, total)
+            if hasattr(progress, "finish"):
+                progress.finish()
+        return loaded
+
     def batch(self, ops: Iterable[Tuple[Any, ...]], raise_on_error: bool = True, chunk: int = 1000,
               window: int = 8) -> List[Any]:
         """Run ops given as tuples, e.g. [("set", b"k", b"v"), ("get", b"k"), ("delete", b"k")],

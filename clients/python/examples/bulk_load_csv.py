@@ -5,7 +5,9 @@
 
 Rows are sent as `batch` envelopes of --chunk sets, several envelopes in flight at once. A header row
 `key,value` is skipped. Prints the rows loaded, the count in the range [--start, --end] (default: from
-the smallest to the largest key of the file) and its first --show rows.
+the smallest to the largest key of the file) and its first --show rows. A load that lasts more than a
+second shows its progress on stderr (--progress auto): a bar on a terminal, a line a second otherwise;
+--progress always shows it from the start, --progress never hides it.
 """
 import argparse
 import csv
@@ -42,20 +44,28 @@ def main() -> int:
     ap.add_argument("--end", help="last key of the range query (default: largest key loaded)")
     ap.add_argument("--show", type=int, default=5, help="how many rows of the range to print")
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--progress", choices=["auto", "always", "never"], default="auto",
+                    help="progress on stderr: for loads over a second (auto), always, or never")
     args = ap.parse_args()
 
     with clossyne.Client(args.broker, timeout=args.timeout) as c:
         t0 = time.monotonic()
-        loaded, lo, hi = 0, None, None
-        pipe = c.pipeline(chunk=args.chunk, window=args.window)
-        for key, value in rows(args.csv):
-            kb = key.encode()
-            lo = kb if lo is None or kb < lo else lo
-            hi = kb if hi is None or kb > hi else hi
-            pipe.set(kb, value)
-            if len(pipe) >= args.chunk * args.window:
-                loaded += len(pipe.execute())
-        loaded += len(pipe.execute())
+        bounds = {}
+
+        def tracked():  # the smallest and largest key, for the range query
+            for key, value in rows(args.csv):
+                kb = key.encode()
+                bounds["lo"] = min(bounds.get("lo", kb), kb)
+                bounds["hi"] = max(bounds.get("hi", kb), kb)
+                yield kb, value
+
+        total = sum(1 for _ in rows(args.csv)) if args.progress != "never" else None
+        progress = None
+        if args.progress != "never":
+            progress = clossyne.Progress(total=total, after=0.0 if args.progress == "always" else 1.0)
+        loaded = c.bulk_load(tracked(), chunk=args.chunk, window=args.window, progress=progress,
+                             total=total)
+        lo, hi = bounds.get("lo"), bounds.get("hi")
         dt = time.monotonic() - t0
         print(f"loaded {loaded} rows in {dt:.2f}s ({loaded / max(dt, 1e-9):.0f} rows/s)")
         if loaded == 0:
