@@ -29,11 +29,12 @@ constexpr std::string_view kPage = R"HTML(<!DOCTYPE html>
        margin:18px 0 8px; font-weight:600; }
   #alerts div { background:rgba(229,72,77,.15); border:1px solid var(--red); color:#ffb4b6;
                 padding:6px 10px; border-radius:4px; margin-bottom:6px; font-weight:600; }
-  #strip { display:flex; height:64px; border-radius:4px; overflow:hidden;
+  #strip { display:flex; height:76px; border-radius:4px; overflow:hidden;
            border:1px solid var(--line); background:#0b0f13; }
   .shard { position:relative; min-width:3px; border-right:1px solid var(--bg); overflow:hidden;
-           display:flex; align-items:center; justify-content:center; color:rgba(0,0,0,.75);
-           font-weight:700; font-size:12px; cursor:default; }
+           display:flex; flex-direction:column; align-items:center; justify-content:center;
+           color:rgba(0,0,0,.78); font-size:11px; cursor:default; white-space:nowrap; }
+  .shard b { font-size:13px; }
   .shard .members { position:absolute; left:0; right:0; bottom:0; height:8px; display:flex; }
   .shard .members i { flex:1; border-top:1px solid rgba(0,0,0,.5); }
   .shard.unavailable { background:repeating-linear-gradient(45deg,var(--red) 0 6px,#8c1d21 6px 12px) !important;
@@ -43,7 +44,10 @@ constexpr std::string_view kPage = R"HTML(<!DOCTYPE html>
     animation:slide 1s linear infinite; background-size:28px 28px; }
   @keyframes slide { to { background-position:28px 0; } }
   .shard:hover { filter:brightness(1.25); }
-  #axis { display:flex; justify-content:space-between; color:var(--dim); font-size:12px; margin-top:4px; }
+  #axis { position:relative; height:18px; color:var(--dim); font-size:11px; margin-top:3px;
+          font-family:ui-monospace, "DejaVu Sans Mono", monospace; }
+  #axis span { position:absolute; transform:translateX(-50%); white-space:nowrap; }
+  #axis span:first-child { transform:none; } #axis span:last-child { transform:translateX(-100%); }
   #tip { position:fixed; pointer-events:none; background:#0b0f13; border:1px solid var(--line);
          padding:8px 10px; border-radius:4px; font-size:12px; display:none; z-index:9; max-width:360px; }
   #tip b { color:#fff; }
@@ -53,6 +57,8 @@ constexpr std::string_view kPage = R"HTML(<!DOCTYPE html>
        border-bottom:1px solid var(--line); }
   td { text-align:right; padding:6px 8px; border-bottom:1px solid var(--line); }
   th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align:left; }
+  #shard-table th:nth-child(3), #shard-table th:nth-child(4), #shards td:nth-child(3), #shards td:nth-child(4) { text-align:left; }
+  #shards td:nth-child(2) { font-family:ui-monospace, "DejaVu Sans Mono", monospace; font-size:12px; }
   tr.dead td { background:rgba(229,72,77,.18); color:#ffb4b6; }
   .sw { display:inline-block; width:12px; height:12px; border-radius:3px; margin-right:8px;
         vertical-align:-1px; }
@@ -65,6 +71,9 @@ constexpr std::string_view kPage = R"HTML(<!DOCTYPE html>
   .change { display:grid; grid-template-columns: 90px 1fr 60px; gap:10px; align-items:center;
             padding:6px 0; border-bottom:1px solid var(--line); }
   .none { color:var(--dim); padding:6px 0; }
+  .event { padding:3px 0; font-size:13px; } .event time { color:var(--dim); margin-right:8px;
+           font-variant-numeric:tabular-nums; }
+  .event.bad { color:#ffb4b6; } .event.good { color:var(--green); }
   .kind { font-weight:700; color:var(--amber); text-transform:uppercase; font-size:11px; }
 </style>
 </head>
@@ -82,7 +91,7 @@ constexpr std::string_view kPage = R"HTML(<!DOCTYPE html>
   <div id="alerts"></div>
   <h2>Key space <span style="text-transform:none;letter-spacing:0">(shards sized by keys, coloured by owner)</span></h2>
   <div id="strip"></div>
-  <div id="axis"><span>−∞</span><span>+∞</span></div>
+  <div id="axis"></div>
   <div class="grid">
     <section>
       <h2>Workers</h2>
@@ -92,7 +101,14 @@ constexpr std::string_view kPage = R"HTML(<!DOCTYPE html>
     <section>
       <h2>Changes in flight</h2>
       <div id="changes"></div>
+      <h2>Seen by this page</h2>
+      <div id="events"><div class="none">nothing yet</div></div>
     </section>
+  </div>
+  <h2>Shards</h2>
+  <table id="shard-table"><thead><tr><th>shard</th><th>range</th><th>owner</th><th>members</th><th>keys</th>
+    <th>memory</th><th>epoch</th></tr></thead><tbody id="shards"></tbody></table>
+  <div>
   </div>
 </main>
 <div id="tip"></div>
@@ -136,7 +152,8 @@ function drawStrip(st, alive) {
     d.dataset.state = down ? "unavailable" : (s.change ? "busy" : "ok");
     d.style.flex = String(s.keys + floor);
     if (!down) d.style.background = colourOf(s.owner);
-    d.appendChild(el("span", "", String(s.id)));
+    d.appendChild(el("b", "", "#" + s.id));
+    d.appendChild(el("span", "", (s.owner || "no owner") + " · " + num(s.keys)));
     if (s.members && s.members.length > 1) {
       const m = el("div", "members");
       for (const mem of s.members) {
@@ -149,6 +166,46 @@ function drawStrip(st, alive) {
     d.addEventListener("mousemove", ev => showTip(ev, s, down));
     d.addEventListener("mouseleave", () => { document.getElementById("tip").style.display = "none"; });
     strip.appendChild(d);
+  }
+  drawAxis(st, floor);
+}
+
+// The bounds under the strip, at each shard's left edge (labels that would overlap are dropped).
+function drawAxis(st, floor) {
+  const axis = document.getElementById("axis");
+  axis.replaceChildren();
+  const width = axis.clientWidth || 1200;
+  const sum = st.shards.reduce((a, s) => a + s.keys + floor, 0) || 1;
+  let at = 0, last = -1e9;
+  const label = (x, text) => {
+    const sp = el("span", "", text.length > 14 ? text.slice(0, 13) + "…" : text);
+    sp.style.left = (100 * x) + "%"; axis.appendChild(sp); last = x * width;
+  };
+  label(0, "−∞");
+  for (const s of st.shards) {
+    if (at > 0 && at < 0.97 && at * width - last > 70) label(at, s.lo === null ? "−∞" : s.lo);
+    at += (s.keys + floor) / sum;
+  }
+  const end = el("span", "", "+∞"); end.style.left = "100%"; axis.appendChild(end);
+}
+
+function drawShards(st, alive) {
+  const body = document.getElementById("shards");
+  body.replaceChildren();
+  for (const s of st.shards) {
+    const down = !s.owner || !alive.has(s.owner);
+    const tr = el("tr", down ? "dead" : "");
+    tr.dataset.shardRow = s.id;
+    const owner = el("td");
+    if (s.owner) { const sw = el("span", "sw"); sw.style.background = colourOf(s.owner); owner.append(sw); }
+    owner.append(s.owner || "none");
+    const members = s.members ? s.members.map(m => m.worker + (m.role === "primary" ? "*" : "") +
+                                     (m.state !== "in-sync" ? " (" + m.state + ")" : "")).join(" ") : "–";
+    const range = "[" + bound(s.lo, "−∞") + ", " + bound(s.hi, "+∞") + ")";
+    tr.append(el("td", "", "#" + s.id + (down ? "  UNAVAILABLE" : "") + (s.change ? "  " + s.change.kind : "")),
+              el("td", "", range), owner, el("td", "", members), el("td", "", num(s.keys)),
+              el("td", "", bytes(s.bytes)), el("td", "", String(s.epoch)));
+    body.appendChild(tr);
   }
 }
 
@@ -223,6 +280,48 @@ function drawAlerts(st, alive) {
                                               down.map(s => s.id).join(", ")));
 }
 
+// Transitions this page saw between two reads (a worker dying or coming back, a range going down or
+// up, a change starting or ending), newest first: what happened while the operator looked away.
+let previous = null;
+const events = [];
+function noteEvents(st, alive) {
+  const now = new Date();
+  const add = (kind, cls, text, who) => events.unshift({kind, cls, text, who, t: now});
+  if (previous) {
+    const was = new Map(previous.workers.map(w => [w.id, w]));
+    for (const w of st.workers) {
+      const p = was.get(w.id);
+      if (!p) add("worker-new", "good", "worker " + w.id + " joined", w.id);
+      else if (p.alive && !w.alive) add("worker-dead", "bad", "worker " + w.id + " died", w.id);
+      else if (!p.alive && w.alive) add("worker-alive", "good", "worker " + w.id + " is back", w.id);
+    }
+    const before = new Map(previous.shards.map(s => [s.id, s]));
+    for (const s of st.shards) {
+      const p = before.get(s.id);
+      if (s.change && (!p || !p.change || p.change.kind !== s.change.kind))
+        add("change", "", s.change.kind + " of shard " + s.id + " started", s.id);
+      if (p && p.change && !s.change) add("change-end", "good", p.change.kind + " of shard " + s.id + " ended", s.id);
+    }
+    const ids = new Set(st.shards.map(s => s.id));
+    const gone = previous.shards.filter(s => !ids.has(s.id)).map(s => s.id);
+    const fresh = st.shards.filter(s => !before.has(s.id)).map(s => s.id);
+    if (gone.length || fresh.length)
+      add("map", "", "shard map: " + (gone.length ? "−" + gone.join(",") + " " : "") +
+                     (fresh.length ? "+" + fresh.join(",") : ""), "");
+  }
+  previous = st;
+  events.splice(8);
+  const box = document.getElementById("events");
+  if (!events.length) return;
+  box.replaceChildren();
+  for (const e of events) {
+    const d = el("div", "event " + e.cls);
+    d.dataset.event = e.kind; d.dataset.who = e.who; d.dataset.t = e.t.getTime();
+    d.append(el("time", "", e.t.toLocaleTimeString()), e.text);
+    box.appendChild(d);
+  }
+}
+
 function draw(st) {
   for (const w of st.workers) colourOf(w.id);  // stable colours: first seen order
   const alive = new Set(st.workers.filter(w => w.alive).map(w => w.id));
@@ -236,6 +335,8 @@ function draw(st) {
   drawStrip(st, alive);
   drawWorkers(st);
   drawChanges(st);
+  drawShards(st, alive);
+  noteEvents(st, alive);
 }
 
 async function tick() {
