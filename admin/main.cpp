@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   app.add_option("--broker", broker, "the broker's client endpoint")->capture_default_str();
   app.add_option("--timeout-ms", timeout_ms, "wait this long for each reply")
       ->capture_default_str();
-  app.add_option("--wait", wait_s, "seconds to wait for drain/split/move to complete")
+  app.add_option("--wait", wait_s, "seconds to wait for drain/split/merge/move to complete")
       ->capture_default_str();
   app.add_flag("--no-wait", no_wait, "return once the broker has started the change");
   std::string cluster_keys = clossyne::cluster_keys_from_env();
@@ -93,6 +93,11 @@ int main(int argc, char** argv) {
   auto* split = app.add_subcommand("split", "split a shard at KEY (default: its median key)");
   split->add_option("shard", shard, "shard id")->required();
   split->add_option("key", key, "split key");
+  uint32_t other_shard = 0;
+  auto* merge = app.add_subcommand(
+      "merge", "join two adjacent shards into one (moving one to the other's owner first)");
+  merge->add_option("shard", shard, "shard id")->required();
+  merge->add_option("other", other_shard, "the adjacent shard's id")->required();
   auto* move = app.add_subcommand("move", "move a shard to a worker");
   move->add_option("shard", shard, "shard id")->required();
   move->add_option("worker", worker, "target worker id")->required();
@@ -192,9 +197,10 @@ int main(int argc, char** argv) {
                                             : op::kUndrain);
     req.worker = worker;
   } else {
-    req.op = std::string(split->parsed() ? op::kSplit : op::kMove);
+    req.op = std::string(split->parsed() ? op::kSplit : merge->parsed() ? op::kMerge : op::kMove);
     req.shard = shard;
     if (split->parsed() && !key.empty()) req.key = key;
+    if (merge->parsed()) req.args = {std::to_string(other_shard)};
     if (move->parsed()) req.worker = worker;
   }
   if (Status st = client.call(req, reply); !st.ok()) return fail(st.message());
@@ -207,8 +213,10 @@ int main(int argc, char** argv) {
       const WorkerInfo* w = find_worker(r, worker);
       return w && w->shards == 0;
     });
-  } else if (split->parsed()) {
-    ok = wait_for(client, wait_s, [&](const Reply& r) { return !find_shard(r, shard); });
+  } else if (split->parsed() || merge->parsed()) {  // the shard(s) give way to new ones
+    ok = wait_for(client, wait_s, [&](const Reply& r) {
+      return !find_shard(r, shard) && (split->parsed() || !find_shard(r, other_shard));
+    });
   } else {
     bool abandoned = false;  // the broker gave the move up (a side died or restarted): say so now
     ok = wait_for(client, wait_s, [&](const Reply& r) {

@@ -1,5 +1,5 @@
-// Operator commands on the client endpoint (clossyne-admin): status, drain, undrain, split, move,
-// forget, recreate (adoption.cpp).
+// Operator commands on the client endpoint (clossyne-admin): status, drain, undrain, split, merge
+// (merge.cpp), move, forget, recreate (adoption.cpp).
 // Each is answered at once: a change that takes time is started, and `status` shows its progress.
 #include <spdlog/spdlog.h>
 
@@ -25,7 +25,7 @@ Reply done(uint64_t id, const std::string& what) {
 
 bool Broker::is_admin_op(const std::string& name) const {
   return name == op::kStatus || name == op::kDrain || name == op::kUndrain || name == op::kSplit ||
-         name == op::kMove || name == op::kRecreate || name == op::kForget;
+         name == op::kMerge || name == op::kMove || name == op::kRecreate || name == op::kForget;
 }
 
 Reply Broker::admin(const Op& o) {
@@ -45,6 +45,7 @@ Reply Broker::admin(const Op& o) {
   if (o.op == op::kForget) return done(o.id, forget(o.worker));
   if (!o.shard) return Reply::Error(o.id, "ERR missing field 'shard'");
   if (o.op == op::kSplit) return done(o.id, start_split(*o.shard, o.key));
+  if (o.op == op::kMerge) return done(o.id, merge_command(o));
   if (o.worker.empty()) return Reply::Error(o.id, "ERR missing field 'worker'");
   return done(o.id, start_move(*o.shard, o.worker));
 }
@@ -89,6 +90,16 @@ std::string Broker::forget(const std::string& worker) {
   outgoing_.erase(worker);
   spdlog::info("broker: worker '{}' forgotten (removed for good)", worker);
   return "forgot " + worker;
+}
+
+// clossyne-admin merge A B: {"op": "merge", "shard": A, "args": ["B"]}.
+std::string Broker::merge_command(const Op& o) {
+  uint32_t other = 0;
+  if (o.args.size() != 1 || o.args[0].empty() ||
+      o.args[0].find_first_not_of("0123456789") != std::string::npos || o.args[0].size() > 9)
+    return "ERR merge needs the other shard's id in 'args'";
+  other = static_cast<uint32_t>(std::stoul(o.args[0]));
+  return start_merge(*o.shard, other);
 }
 
 Reply Broker::status_reply(uint64_t id) const {

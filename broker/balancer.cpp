@@ -78,6 +78,9 @@ void plan_spread(const ShardMap& map, const WorkerRegistry& workers, const Balan
         s.info.keys > gap / 2 + gap / 4)
       continue;
     if (std::find(out.splits.begin(), out.splits.end(), s.info.id) != out.splits.end()) continue;
+    if (std::any_of(out.merges.begin(), out.merges.end(),
+                    [&](const auto& m) { return m.first == s.info.id || m.second == s.info.id; }))
+      continue;
     if (!pick || s.info.keys > pick->info.keys) pick = &s;
   }
   if (pick) out.moves.push_back({pick->info.id, to, busiest});
@@ -99,7 +102,8 @@ std::map<std::string, uint64_t> keys_per_worker(const ShardMap& map,
 }
 
 BalanceActions plan_balance(const ShardMap& map, const WorkerRegistry& workers,
-                            const BalancePolicy& policy, int busy_splits, int busy_moves) {
+                            const BalancePolicy& policy, int busy_splits, int busy_moves,
+                            int busy_merges) {
   BalanceActions out;
   for (std::size_t i = 0; i < map.size() && busy_splits < policy.max_splits; ++i) {
     const ShardEntry& s = map.at(i);
@@ -108,9 +112,12 @@ BalanceActions plan_balance(const ShardMap& map, const WorkerRegistry& workers,
       ++busy_splits;
     }
   }
-  if (busy_moves >= policy.max_moves) return out;
+  const bool may_move = busy_moves < policy.max_moves;
   auto load = keys_per_worker(map, workers);
-  if (plan_drain(map, workers, load, out)) return out;
+  if (may_move && plan_drain(map, workers, load, out)) return out;
+  plan_merges(map, workers, policy, busy_merges, may_move, out);
+  // A move for a merge goes first: the spread waits for it (they never fight over a shard).
+  if (!may_move || !out.moves.empty()) return out;
   if (policy.auto_balance) plan_spread(map, workers, policy, load, out);
   return out;
 }

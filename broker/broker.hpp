@@ -72,7 +72,16 @@ class Broker {
     std::optional<Reply> result;
   };
   // A broker-internal request to a worker (split, export, import, sync).
-  enum class InternalKind { kSplit, kExport, kImport, kSync, kHandoff, kConfirm, kMemberSplit };
+  enum class InternalKind {
+    kSplit,
+    kExport,
+    kImport,
+    kSync,
+    kHandoff,
+    kConfirm,
+    kMemberSplit,
+    kMerge
+  };
   struct InternalRef {
     InternalKind kind;
     uint32_t shard_id = 0;
@@ -160,6 +169,17 @@ class Broker {
   void request_handoff(ShardEntry& shard);
   void check_migrations(int64_t now);
 
+  // merge.cpp: two adjacent shards joined into one.
+  std::string start_merge(uint32_t a, uint32_t b);
+  std::string merge_refusal(const ShardEntry& a, const ShardEntry& b) const;
+  void send_merge(const ShardEntry& left, const std::string& member);
+  void on_merge_reply(const InternalRef& ref, const Reply& reply);
+  void merge_member_gone(ShardEntry& left, const std::string& worker);
+  void finish_merge(ShardEntry& left);
+  void abort_merge(ShardEntry& shard, const std::string& why, bool release = true);
+  void check_merges(int64_t now);
+  void continue_merges();
+
   // replication.cpp: replicated shards (primary-backup, the broker as configuration manager).
   void place_members(ShardEntry& shard);
   std::optional<std::string> choose_member(const ShardEntry& shard) const;
@@ -197,6 +217,7 @@ class Broker {
   bool is_admin_op(const std::string& op) const;
   Reply admin(const Op& op);
   Reply status_reply(uint64_t id) const;
+  std::string merge_command(const Op& o);
   std::string forget(const std::string& worker);
 
   BrokerConfig config_;
@@ -223,6 +244,8 @@ class Broker {
   uint64_t next_txn_ = 1;
   std::vector<uint64_t> streaming_;  // requests with streamed replies ready this loop turn
   std::unordered_map<std::string, Op> outgoing_;  // per worker, flushed once per loop turn
+  // Merges asked for (clossyne-admin merge) that wait for a move putting both shards on one owner.
+  std::vector<std::pair<uint32_t, uint32_t>> pending_merges_;
   uint32_t next_shard_id_ = 1;
   uint64_t next_request_ = 1;
   uint64_t next_internal_ = 1;  // internal request ids carry bit 63, part ids never do

@@ -10,8 +10,17 @@ namespace clossyne::broker {
 
 // When and how the broker reshapes the cluster (broker/balancer.cpp applies it).
 struct BalancePolicy {
-  uint64_t shard_max_keys = 0;   // split a shard above this many keys (0: never)
-  uint64_t shard_max_bytes = 0;  // split a shard above this much memory (0: never)
+  uint64_t shard_max_keys = 0;  // split a shard above this many keys (0: never)
+  // Split a shard above this much memory (0: never). 64 MiB: a shard that size moves in a few
+  // seconds in 2000-key chunks and is 1/16 of a 1 GiB worker, yet a cluster of tens of GiB
+  // needs only hundreds of shards (docs/ADMIN.md, "Elastic shards").
+  uint64_t shard_max_bytes = 64ull << 20;
+  // Merge two adjacent shards whose sum is below these (0: that measure does not hold merges
+  // back; both 0: never merge). main.cpp defaults them to a quarter of the split limits, and
+  // refuses more than half (hysteresis: the halves of a split never qualify).
+  uint64_t shard_min_keys = 0;
+  uint64_t shard_min_bytes = 0;
+  int max_merges = 2;            // merges at the same time
   double imbalance = 0.10;       // move when the busiest worker holds this fraction of all keys
                                  // more than the idlest
   uint64_t min_move_keys = 100;  // ... and at least this many keys more

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <set>
 
+#include "balancer.hpp"
 #include "broker.hpp"
 #include "common/cluster_keys.hpp"
 #include "common/logging.hpp"
@@ -77,10 +78,20 @@ int main(int argc, char** argv) {
   auto& bal = cfg.balance;
   app.add_option("--shard-max-keys", bal.shard_max_keys,
                  "split a shard at its median key when it holds more keys than this (0: never)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--shard-max-bytes", bal.shard_max_bytes,
                  "split a shard when it uses more memory than this (0: never)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--shard-min-keys", bal.shard_min_keys,
+                 "merge two adjacent shards holding fewer keys than this together (default: a "
+                 "quarter of --shard-max-keys; 0: keys do not hold merges back)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--shard-min-bytes", bal.shard_min_bytes,
+                 "merge two adjacent shards using less memory than this together (default: a "
+                 "quarter of --shard-max-bytes; both 0: never merge)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--balance-threshold", bal.imbalance,
                  "move a shard when the busiest worker holds this fraction of all keys more "
                  "than the idlest")
@@ -102,6 +113,12 @@ int main(int argc, char** argv) {
   if (!cfg.cluster_keys.empty()) {
     if (app.count("--clients") == 0) cfg.clients_endpoint = "tcp://*:4298";
     if (app.count("--workers") == 0) cfg.workers_endpoint = "tcp://*:4299";
+  }
+  if (std::string err = clossyne::broker::settle_merge_limits(
+          bal, app.count("--shard-min-keys") > 0, app.count("--shard-min-bytes") > 0);
+      !err.empty()) {
+    std::cerr << "clossyne-broker: " << err << "\n";
+    return 2;
   }
   clossyne::setup_logging("broker", log_level);
   spdlog::info("{}", clossyne::version_line("clossyne-broker"));

@@ -16,14 +16,17 @@ namespace op = proto::op;
 
 void Broker::balance() {
   if (!map_.complete()) return;  // ids of an absent worker's shards are unknown: no new ones yet
-  int splits = 0, moves = 0;
+  int splits = 0, moves = 0, merges = 0;
   for (const auto& s : map_.entries()) {
     splits += s.busy == ShardBusy::kSplitting;
     moves += s.busy == ShardBusy::kMoving;
+    merges += s.busy == ShardBusy::kMerging && s.move.merge_right;
   }
   replicate_more();
-  BalanceActions actions = plan_balance(map_, registry_, config_.balance, splits, moves);
+  continue_merges();
+  BalanceActions actions = plan_balance(map_, registry_, config_.balance, splits, moves, merges);
   for (uint32_t id : actions.splits) start_split(id, std::nullopt);
+  for (const auto& [a, b] : actions.merges) start_merge(a, b);
   for (const auto& m : actions.moves) start_move(m.shard, m.to, m.from);
 }
 
@@ -124,6 +127,7 @@ void Broker::on_internal_reply(InternalRef ref, Reply reply) {
       break;
     case InternalKind::kConfirm:  // answered by on_confirm and on_member_split
     case InternalKind::kMemberSplit:
+    case InternalKind::kMerge:  // answered by on_merge_reply
       break;
     case InternalKind::kHandoff:
       finish_move(ref.shard_id);
@@ -220,6 +224,7 @@ void Broker::finish_move(uint32_t shard_id) {
 }
 
 void Broker::abort_change(ShardEntry& shard, const std::string& why, bool notify, bool release) {
+  if (shard.busy == ShardBusy::kMerging) return abort_merge(shard, why, release);
   spdlog::warn("broker: {} of shard {} abandoned: {}",
                shard.busy != ShardBusy::kMoving ? "split"
                : shard.move.join                ? "copy to a new member"
@@ -251,8 +256,11 @@ void Broker::abort_change(ShardEntry& shard, const std::string& why, bool notify
 }
 
 void Broker::check_migrations(int64_t now) {
+  check_merges(now);
   for (auto& shard : map_.entries()) {
-    if (shard.busy == ShardBusy::kNone || now <= shard.move.deadline_ms) continue;
+    if (shard.busy == ShardBusy::kNone || shard.busy == ShardBusy::kMerging ||
+        now <= shard.move.deadline_ms)
+      continue;
     if (shard.busy == ShardBusy::kReconfiguring) {
       // Members that did not record the configuration in time leave it (a new one without them).
       const std::set<std::string> silent = shard.move.confirming;

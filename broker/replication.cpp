@@ -186,6 +186,13 @@ void Broker::member_failed(ShardEntry& shard, const std::string& worker, const s
     for (uint64_t sub_id : answered) finish_replicated(sub_id);
     return;
   }
+  if (shard.busy == ShardBusy::kMerging) {  // the merge's end decides the merged shard's members
+    const uint32_t left = shard.move.merge_left ? shard.move.merge_left : shard.info.id;
+    for (uint64_t sub_id : answered) finish_replicated(sub_id);
+    if (auto i = map_.by_id(left); i && map_.at(*i).busy == ShardBusy::kMerging)
+      merge_member_gone(map_.at(*i), worker);
+    return;
+  }
   shard.departed[worker] = now_ms();
   std::vector<std::string> followers = shard.followers;
   std::erase(followers, worker);

@@ -142,7 +142,9 @@ std::vector<ShardInfo> ShardMap::assignment_for(const std::string& worker) const
   for (const auto& e : shards_) {
     // A shard being split is left out: the worker may have cut it already, and an assignment
     // naming the whole shard would make it join the pieces back. Unlisted, it is kept as it is.
-    if (e.busy != ShardBusy::kSplitting && e.has_member(worker)) out.push_back(e.info);
+    // So is a shard being merged: naming one the worker has joined already would recreate it.
+    const bool changing = e.busy == ShardBusy::kSplitting || e.busy == ShardBusy::kMerging;
+    if (!changing && e.has_member(worker)) out.push_back(e.info);
     if (e.busy == ShardBusy::kMoving && e.move.to == worker) {
       ShardInfo incoming = e.info;
       incoming.epoch = e.info.epoch + 1;

@@ -26,7 +26,8 @@ struct HeldOp {
 // A structural change under way on a shard; while it lasts, new ops for the shard are held.
 // kReconfiguring: a new configuration of a replicated shard (members, primary, epoch) is being
 // recorded by its members (broker/replication.cpp); it takes effect when all have confirmed.
-enum class ShardBusy { kNone, kSplitting, kMoving, kReconfiguring };
+// kMerging: two adjacent shards are being joined into one (broker/merge.cpp); both are marked.
+enum class ShardBusy { kNone, kSplitting, kMoving, kReconfiguring, kMerging };
 
 // A shard being copied to a new owner, chunk by chunk (broker/migration.cpp).
 struct Migration {
@@ -42,6 +43,9 @@ struct Migration {
   std::set<std::string> split_ok;    // ... and the members whose pieces match them
   std::set<std::string> split_failed;  // ... and those that died or failed meanwhile
   std::string replacing;               // a join that moves a member: the member it replaces
+  uint32_t merge_right = 0;            // a merge, on its left shard: the right one
+  uint32_t merge_left = 0;             // ... and on its right shard: the left one
+  ShardInfo merged;                    // ... the new shard (id, epoch, bounds, members)
   uint64_t expected = 0;               // id of the internal request whose reply moves the change on
   uint64_t copied = 0;                 // keys copied so far
   int64_t deadline_ms = 0;             // abort when no step completes by then

@@ -56,6 +56,8 @@ void Broker::on_worker_message(RoutedMessage m) {
         on_confirm(ref, sub);
       } else if (ref.kind == InternalKind::kMemberSplit) {
         on_member_split(ref, sub);
+      } else if (ref.kind == InternalKind::kMerge) {
+        on_merge_reply(ref, sub);
       } else {
         on_internal_reply(ref, std::move(sub));
       }
@@ -224,7 +226,17 @@ void Broker::fail_worker(const std::string& id, const std::string& why, bool not
       ++it;
     }
   }
+  std::vector<uint32_t> merging;  // merges it takes part in: their end decides (broker/merge.cpp)
+  for (const auto& shard : map_.entries()) {
+    if (shard.busy == ShardBusy::kMerging && shard.move.merge_right && shard.has_member(id))
+      merging.push_back(shard.info.id);
+  }
+  for (uint32_t m : merging) {
+    if (auto i = map_.by_id(m); i && map_.at(*i).busy == ShardBusy::kMerging)
+      merge_member_gone(map_.at(*i), id);
+  }
   for (auto& shard : map_.entries()) {
+    if (shard.busy == ShardBusy::kMerging) continue;  // it goes on without this worker
     const bool source = shard.owner == id;
     const bool target = shard.busy == ShardBusy::kMoving && shard.move.to == id;
     // Once the source was asked to hand off, the target is not needed to finish: the move goes on.

@@ -231,6 +231,8 @@ class Proc:
 class Cluster:
     """broker + N workers + frontend. Use start()/stop(), or as a context manager."""
 
+    fixed_shape = True  # no automatic splits or merges unless the test's own flags ask for them
+
     def __init__(self, tmpdir: Path, workers: int = 2, split_points: str | None = "m",
                  min_workers: int | None = None, request_timeout_ms: int | None = None,
                  log_level: str = "info", start_frontend: bool = True):
@@ -256,6 +258,11 @@ class Cluster:
                 "--log-level", self.log_level]
         if self.split_points:
             argv += ["--split-points", self.split_points]
+        # A fixed shape unless a test asks for elastic shards (fixed_shape = False, or flags that
+        # come later and win): by default the broker splits shards at 64 MiB and merges small
+        # neighbours.
+        if self.fixed_shape:
+            argv += ["--shard-max-bytes", "0", "--shard-min-bytes", "0", "--shard-min-keys", "0"]
         return argv
 
     def _worker_argv(self, wid: str) -> list[str]:
