@@ -239,7 +239,7 @@ function drawWorkers(st) {
     const badge = el("td"); badge.appendChild(el("span", "badge " + state, state));
     const age = w.heartbeat_age_ms;
     tr.append(name, badge, el("td", "", num(w.keys)), el("td", "", String(w.shards)),
-              el("td", "", num(w.ops_per_sec)), el("td", "", bytes(w.bytes)), el("td", "", bytes(w.rss)),
+              el("td", "", w.alive ? num(w.ops_per_sec) : "–"), el("td", "", bytes(w.bytes)), el("td", "", bytes(w.rss)),
               el("td", "", age < 1000 ? age + " ms" : (age / 1000).toFixed(1) + " s"));
     body.appendChild(tr);
   }
@@ -329,7 +329,7 @@ function draw(st) {
   text("s-workers", alive.size + "/" + st.workers.length);
   text("s-shards", st.shards.length);
   text("s-keys", num(st.workers.reduce((a, w) => a + w.keys, 0)));
-  text("s-ops", num(st.workers.reduce((a, w) => a + w.ops_per_sec, 0)));
+  text("s-ops", num(st.workers.reduce((a, w) => a + (w.alive ? w.ops_per_sec : 0), 0)));
   text("s-bytes", bytes(st.workers.reduce((a, w) => a + w.bytes, 0)));
   drawAlerts(st, alive);
   drawStrip(st, alive);
