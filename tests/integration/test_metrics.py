@@ -181,3 +181,25 @@ def test_a_dead_worker_shows_in_metrics(hc):
     assert value(f, "clossyne_ranges_unavailable", "clossyne_ranges_unavailable") >= 1
     assert value(f, "clossyne_worker_heartbeat_age_seconds",
                  "clossyne_worker_heartbeat_age_seconds", worker="w2") >= 1
+
+
+def test_docs_and_dashboard_name_only_served_metrics(hc):
+    """Every clossyne_* name in docs/OBSERVABILITY.md's broker table and in the Grafana dashboard is
+    served, and every served family is in the doc (the doc stays true, the dashboard works)."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    fams = scrape(hc)
+    served = set()
+    for f in fams.values():
+        served.add(f.name)
+        served.update(s.name for s in f.samples)
+    doc = (root / "docs" / "OBSERVABILITY.md").read_text()
+    broker_doc = doc.split("## Broker metrics", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`(clossyne_[a-z_]+)`", broker_doc))
+    dashboard = set(re.findall(r"clossyne_[a-z_]+", (root / "docs" / "grafana-dashboard.json").read_text()))
+    dashboard.discard("clossyne_cluster")  # the dashboard's uid
+    assert documented - served == set(), "documented but not served"
+    assert dashboard - served == set(), "in the dashboard but not served"
+    families = {n + "_total" if fams[n].type == "counter" else n for n in fams}
+    assert families - documented == set(), "served but not documented"
