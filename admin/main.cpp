@@ -1,6 +1,9 @@
 // clossyne-admin: the operator CLI. Shows the cluster and steers it through the broker.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -10,7 +13,9 @@
 #include "common/clock.hpp"
 #include "common/protocol.hpp"
 #include "common/version.hpp"
+#include "progress.hpp"
 #include "status_view.hpp"
+#include "status_watch.hpp"
 
 using namespace clossyne;
 namespace op = clossyne::proto::op;
@@ -22,15 +27,19 @@ int fail(const std::string& msg) {
   return 1;
 }
 
-// Polls status until `done` holds (or the wait runs out). Returns true when it held.
+// Polls status until `done` holds (or the wait runs out), showing each reply to `seen` (progress).
+// Returns true when it held.
 template <typename Pred>
-bool wait_for(admin::BrokerClient& client, int wait_s, Pred done) {
+bool wait_for(admin::BrokerClient& client, int wait_s, Pred done,
+              const std::function<void(const Reply&)>& seen = nullptr) {
   int64_t deadline = now_ms() + wait_s * 1000;
   while (now_ms() < deadline) {
     Op st;
     st.op = std::string(op::kStatus);
     Reply r;
-    if (client.call(st, r).ok() && done(r)) return true;
+    if (!client.call(st, r).ok()) continue;
+    if (seen) seen(r);
+    if (done(r)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   return false;
@@ -86,6 +95,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   auto* status = app.add_subcommand("status", "workers and shards");
   status->add_flag("--json", json, "machine-readable output (see docs/ADMIN.md)");
+  admin::WatchOptions watch;
+  bool watching = false;
+  status->add_flag("--watch", watching, "redraw every second until Ctrl-C");
+  status->add_option("--count", watch.count, "with --watch: stop after N redraws");
   auto* drain = app.add_subcommand("drain", "move every shard off a worker; it takes no new ones");
   drain->add_option("worker", worker, "worker id")->required();
   auto* undrain = app.add_subcommand("undrain", "let a drained worker take shards again");
@@ -160,6 +173,11 @@ int main(int argc, char** argv) {
                              curve ? &*curve : nullptr);
   Op req;
   Reply reply;
+  if (status->parsed() && watching) {
+    watch.json = json;
+    watch.tty = ::isatty(STDOUT_FILENO) != 0;
+    return admin::watch_status(client, watch, stdout);
+  }
   if (status->parsed()) {
     req.op = std::string(op::kStatus);
     if (Status st = client.call(req, reply); !st.ok()) return fail(st.message());
@@ -208,27 +226,43 @@ int main(int argc, char** argv) {
   std::printf("%s\n", reply.value.value_or("ok").c_str());
   if (no_wait || undrain->parsed() || forget->parsed()) return 0;
   bool ok = true;
+  // Keys moved of the total on stderr: a bar on a terminal, plain lines otherwise.
+  std::optional<admin::ChangeProgress> progress;
+  if (drain->parsed() || move->parsed())
+    progress.emplace(worker, move->parsed() ? std::optional<uint32_t>(shard) : std::nullopt, stderr,
+                     ::isatty(STDERR_FILENO) != 0, now_ms());
+  const auto seen = [&](const Reply& r) {
+    if (progress) progress->seen(r, now_ms());
+  };
   if (drain->parsed()) {
-    ok = wait_for(client, wait_s, [&](const Reply& r) {
-      const WorkerInfo* w = find_worker(r, worker);
-      return w && w->shards == 0;
-    });
+    ok = wait_for(
+        client, wait_s,
+        [&](const Reply& r) {
+          const WorkerInfo* w = find_worker(r, worker);
+          return w && w->shards == 0;
+        },
+        seen);
   } else if (split->parsed() || merge->parsed()) {  // the shard(s) give way to new ones
     ok = wait_for(client, wait_s, [&](const Reply& r) {
       return !find_shard(r, shard) && (split->parsed() || !find_shard(r, other_shard));
     });
   } else {
     bool abandoned = false;  // the broker gave the move up (a side died or restarted): say so now
-    ok = wait_for(client, wait_s, [&](const Reply& r) {
-      const ShardInfo* s = find_shard(r, shard);
-      abandoned = s && !s->busy && s->owner != worker;
-      return s && (s->owner == worker || abandoned);
-    });
+    ok = wait_for(
+        client, wait_s,
+        [&](const Reply& r) {
+          const ShardInfo* s = find_shard(r, shard);
+          abandoned = s && !s->busy && s->owner != worker;
+          return s && (s->owner == worker || abandoned);
+        },
+        seen);
+    if (progress) progress->finish(ok && !abandoned, now_ms());
     if (ok && abandoned)
       return fail(
           "the move was abandoned (a worker died or restarted); the shard stays on its "
           "owner: see the broker's log, then try again");
   }
+  if (progress && drain->parsed()) progress->finish(ok, now_ms());
   if (!ok) return fail("the change did not complete within " + std::to_string(wait_s) + " s");
   std::printf("done\n");
   return 0;

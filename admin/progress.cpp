@@ -98,4 +98,24 @@ void ProgressReporter::finish(Progress p, int64_t now_ms) {
   }
 }
 
+ChangeProgress::ChangeProgress(std::string worker, std::optional<uint32_t> shard, std::FILE* out,
+                               bool tty, int64_t start_ms)
+    : worker_(std::move(worker)), shard_(shard), reporter_(out, tty, start_ms) {}
+
+void ChangeProgress::seen(const Reply& status, int64_t now_ms) {
+  if (shard_) {
+    last_ = move_progress(status, *shard_, worker_);
+  } else {
+    const uint64_t left = keys_left_on(status, worker_);
+    if (!drain_total_) drain_total_ = left;
+    last_ = {*drain_total_ - std::min(left, *drain_total_), *drain_total_};
+  }
+  reporter_.update(last_, now_ms);
+}
+
+void ChangeProgress::finish(bool completed, int64_t now_ms) {
+  if (completed) last_.done = last_.total;
+  reporter_.finish(last_, now_ms);
+}
+
 }  // namespace clossyne::admin

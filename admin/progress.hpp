@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "common/envelope.hpp"
@@ -42,6 +43,24 @@ class ProgressReporter {
   int64_t start_ms_;
   int64_t last_line_ms_ = -1;
   bool drawn_ = false;
+};
+
+// Follows a drain of `worker` (no shard) or a move of `shard` to `worker` across the status
+// replies a --wait polls, and reports it: seen() for each reply, finish() once at the end.
+class ChangeProgress {
+ public:
+  ChangeProgress(std::string worker, std::optional<uint32_t> shard, std::FILE* out, bool tty,
+                 int64_t start_ms);
+  void seen(const Reply& status, int64_t now_ms);
+  // `completed`: the change is done, so every key moved.
+  void finish(bool completed, int64_t now_ms);
+
+ private:
+  std::string worker_;
+  std::optional<uint32_t> shard_;
+  ProgressReporter reporter_;
+  std::optional<uint64_t> drain_total_;  // keys on the worker when the wait began
+  Progress last_;
 };
 
 }  // namespace clossyne::admin

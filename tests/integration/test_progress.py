@@ -100,3 +100,76 @@ def test_bulk_loader_writes_lines_without_a_terminal(cluster, csv_file):
     assert lines[-1].startswith(f"progress: {N_ROWS}/{N_ROWS} keys (100%)")
     quiet = run_piped(loader(cluster, csv_file, "--progress", "never"))
     assert quiet.returncode == 0 and quiet.stderr == b""
+
+
+# ---- clossyne-admin ------------------------------------------------------------------------------
+def admin(c: Cluster, *args) -> list[str]:
+    return [binary("clossyne-admin"), "--broker", c.client_endpoint, *args]
+
+
+def status_json(c: Cluster) -> dict:
+    import json
+    r = run_piped(admin(c, "status", "--json"))
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.fixture(scope="module")
+def loaded(cluster, csv_file):
+    """The rows loaded, and every shard's key count reported (status's keys are as last reported)."""
+    r = run_piped(loader(cluster, csv_file, "--progress", "never"))
+    assert r.returncode == 0, r.stderr
+    deadline = time.monotonic() + RUN_S
+    while sum(s["keys"] for s in status_json(cluster)["shards"]) < N_ROWS:
+        assert time.monotonic() < deadline, status_json(cluster)
+        time.sleep(0.2)
+    return cluster
+
+
+def owned_keys(c: Cluster, worker: str) -> int:
+    return sum(s["keys"] for s in status_json(c)["shards"] if s["owner"] == worker)
+
+
+def test_drain_wait_draws_a_bar_on_a_terminal(loaded):
+    total = owned_keys(loaded, "w1")
+    assert total > 0
+    code, out = run_in_pty(admin(loaded, "--wait", "60", "drain", "w1"))
+    text = out.decode(errors="replace")
+    assert code == 0, text
+    assert "\r[" in text
+    assert f"] {total}/{total} keys 100%" in text
+    assert "progress:" not in text
+    assert text.rstrip().endswith("done")
+    assert owned_keys(loaded, "w1") == 0
+    assert run_piped(admin(loaded, "undrain", "w1")).returncode == 0
+
+
+def test_drain_and_move_wait_write_lines_without_a_terminal(loaded):
+    total = owned_keys(loaded, "w2")
+    assert total > 0
+    r = run_piped(admin(loaded, "--wait", "60", "drain", "w2"))
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.decode()
+    assert "\r" not in err and "\033" not in err
+    lines = err.splitlines()
+    assert lines and all(l.startswith("progress: ") for l in lines)
+    assert lines[-1].startswith(f"progress: {total}/{total} keys (100%)")
+    assert r.stdout.decode().rstrip().endswith("done")
+    assert run_piped(admin(loaded, "undrain", "w2")).returncode == 0
+    shard = next(s for s in status_json(loaded)["shards"] if s["owner"] == "w1")
+    moved = run_piped(admin(loaded, "--wait", "60", "move", str(shard["id"]), "w2"))
+    assert moved.returncode == 0, moved.stderr
+    last = moved.stderr.decode().splitlines()[-1]
+    assert last.startswith(f"progress: {shard['keys']}/{shard['keys']} keys (100%)")
+
+
+def test_status_watch_redraws(loaded):
+    r = run_piped(admin(loaded, "status", "--watch", "--count", "2"))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert out.count("status at ") == 2 and "\033" not in out
+    assert out.count("w1") >= 2 and out.count("w2") >= 2
+    code, raw = run_in_pty(admin(loaded, "status", "--watch", "--count", "3"))
+    text = raw.decode(errors="replace")
+    assert code == 0, text
+    assert text.count("\033[H\033[2J") == 3  # the screen cleared before each redraw
