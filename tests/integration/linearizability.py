@@ -2,8 +2,8 @@
 """The randomized fault test (issue 13), in the style of etcd's robustness tests.
 
 Concurrent clients SET, GET and DEL a few keys through the frontend while a nemesis SIGKILLs and
-restarts workers, moves and splits shards with clossyne-admin (and kills a worker in the middle of a
-move), lets a fourth worker join, and SIGKILLs and restarts the broker. Every operation is recorded
+restarts workers, moves, splits and merges shards with clossyne-admin (and kills a worker in the
+middle of a move or a merge), lets a fourth worker join, and SIGKILLs and restarts the broker. Every operation is recorded
 (client, op, key, value, call time, return time, outcome) into a JSON history; after the faults stop
 and every process is running again, each key is read and written once more (it must serve again
 within a bounded time), and the whole history is checked per key for linearizability by a small Go
@@ -42,7 +42,8 @@ from cluster import REPO, Cluster, RawConn, RespError, binary  # noqa: E402
 CHECKER_SRC = REPO / "tests" / "linearizability"
 KEYS = ["b-key", "d-key", "h-key", "j-key", "l-key", "n-key", "q-key", "s-key", "v-key", "x-key"]
 SPLIT_POINTS = "g,p"          # three shards to start with: [,g) [g,p) [p,)
-FAULT_KINDS = ["kill-worker", "kill-broker", "kill-broker-late-worker", "move", "split", "move-kill"]
+FAULT_KINDS = ["kill-worker", "kill-broker", "kill-broker-late-worker", "move", "split", "move-kill",
+               "merge", "merge-kill"]
 REQUEST_TIMEOUT_MS = 4000     # frontend --request-timeout-ms
 BROKER_OP_TIMEOUT_MS = 4000   # broker --op-timeout-ms
 CLIENT_TIMEOUT_S = 6.0        # a client's socket deadline per operation (above both)
@@ -407,6 +408,34 @@ class Nemesis:
         self.hist.add_fault("split", start, f"shard {s['id']} [{s['lo']}, {s['hi']}) on "
                             f"{s['owner']} at {at.decode()}: {out[-160:]}", rc == 0)
 
+    def merge(self, kill_during: bool = False) -> None:
+        """clossyne-admin merge of two adjacent shards (one moves first when their owners differ);
+        merge-kill SIGKILLs one of their owners a moment after it starts."""
+        kind = "merge-kill" if kill_during else "merge"
+        start = now_ns()
+        st = self.c.status()
+        if st is None or len(st["shards"]) < 2:
+            self.hist.add_fault(kind, start, "status failed or a single shard", False)
+            return
+        shards = sorted(st["shards"], key=lambda s: (s["lo"] is not None, s["lo"] or ""))
+        i = self.rng.randrange(len(shards) - 1)
+        a, b = shards[i], shards[i + 1]
+        what = f"shards {a['id']} ({a['owner']}) and {b['id']} ({b['owner']})"
+        if not kill_during:
+            rc, out = self.c.admin("--wait", str(ADMIN_WAIT_S), "merge", str(a["id"]), str(b["id"]))
+            self.hist.add_fault(kind, start, f"{what}: {out[-160:]}", rc == 0)
+            return
+        rc, out = self.c.admin("--no-wait", "merge", str(a["id"]), str(b["id"]))
+        time.sleep(self.rng.uniform(0.0, 0.05))
+        victim = self.rng.choice([a["owner"], b["owner"]])
+        down = self.rng.uniform(0.2, 2.0)
+        if victim in self.c.workers and self.c.workers[victim].alive():
+            self.c.kill_worker(victim)
+            time.sleep(down)
+            self.c.start_worker(victim)
+        self.hist.add_fault(kind, start, f"{what}, SIGKILL {victim} during it, restarted after "
+                            f"{down:.1f}s: {out[-120:]}", rc == 0)
+
     def join(self, wid: str) -> None:
         start = now_ns()
         self.c.start_worker(wid)
@@ -448,6 +477,10 @@ class Nemesis:
                 self.move(kill_during=True)
             elif kind == "split":
                 self.split()
+            elif kind == "merge":
+                self.merge()
+            elif kind == "merge-kill":
+                self.merge(kill_during=True)
             self.hist.add_map(self.c.status())
 
     def heal(self) -> None:
