@@ -72,8 +72,8 @@ void pack_shard_info(Packer& p, const ShardInfo& s) {
     for (const auto& r : s.replicas) pack_str(p, r);
   }
   if (!s.joining.empty()) pack_str(p, "joining"), pack_str(p, s.joining);  // status replies
-  if (!s.change.empty()) pack_str(p, "change"), pack_str(p, s.change);      // status replies
-  if (s.copied != 0) pack_str(p, "copied"), p.pack(s.copied);                // status replies
+  if (!s.change.empty()) pack_str(p, "change"), pack_str(p, s.change);     // status replies
+  if (s.copied != 0) pack_str(p, "copied"), p.pack(s.copied);              // status replies
 }
 
 void pack_worker_info(Packer& p, const WorkerInfo& w) {
