@@ -328,7 +328,7 @@ function draw(st) {
   const text = (id, v) => { document.getElementById(id).textContent = v; };
   text("s-workers", alive.size + "/" + st.workers.length);
   text("s-shards", st.shards.length);
-  text("s-keys", num(st.workers.reduce((a, w) => a + w.keys, 0)));
+  text("s-keys", num(st.shards.reduce((a, s) => a + s.keys, 0)));  // replicas counted once
   text("s-ops", num(st.workers.reduce((a, w) => a + (w.alive ? w.ops_per_sec : 0), 0)));
   text("s-bytes", bytes(st.workers.reduce((a, w) => a + w.bytes, 0)));
   drawAlerts(st, alive);

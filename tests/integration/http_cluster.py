@@ -9,16 +9,18 @@ from cluster import Cluster, binary, free_port
 
 
 class HttpCluster(Cluster):
-    def __init__(self, *a, liveness_ms: int | None = None, **kw):
+    def __init__(self, *a, liveness_ms: int | None = None, broker_args: list[str] | None = None,
+                 **kw):
         super().__init__(*a, **kw)
         self.http_port = free_port()
         self.liveness_ms = liveness_ms
+        self.broker_args = broker_args or []
 
     def _broker_argv(self) -> list[str]:
         argv = super()._broker_argv() + ["--http", f"127.0.0.1:{self.http_port}"]
         if self.liveness_ms is not None:
             argv += ["--liveness-ms", str(self.liveness_ms)]
-        return argv
+        return argv + self.broker_args
 
     @property
     def base_url(self) -> str:
