@@ -33,7 +33,7 @@ BalancePolicy merging(uint64_t min_keys) {
 }
 }  // namespace
 
-TEST_CASE("small neighbours on one owner merge; big ones do not") {
+TEST_CASE("small neighbours on one owner merge, big ones do not") {
   auto map = make_map({{"w1", 10}, {"w1", 20}, {"w1", 500}, {"w2", 5}});
   auto a = plan_balance(map, workers({"w1", "w2"}), merging(100), 0, 0);
   REQUIRE(a.merges.size() == 1);
@@ -46,7 +46,7 @@ TEST_CASE("merging is off when both limits are 0") {
   CHECK(plan_balance(map, workers({"w1"}), merging(0), 0, 0).merges.empty());
 }
 
-TEST_CASE("small neighbours on two owners: the smaller moves to the other's owner first") {
+TEST_CASE("small neighbours on two owners, the smaller moves to the other's owner first") {
   auto map = make_map({{"w1", 30}, {"w2", 10}, {"w2", 900}, {"w1", 900}});
   auto a = plan_balance(map, workers({"w1", "w2"}), merging(100), 0, 0);
   CHECK(a.merges.empty());
