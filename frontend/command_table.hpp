@@ -28,6 +28,7 @@ enum class Handler : uint8_t {
   kAuth,
   kAcl,
   kSlowlog,
+  kLatency,
   // forwarded to the cluster as one operation
   kSet,
   kGet,
@@ -69,7 +70,7 @@ struct CommandSpec {
   std::string_view summary;
 };
 
-inline constexpr std::array<CommandSpec, 64> kCommandTable = {{
+inline constexpr std::array<CommandSpec, 65> kCommandTable = {{
     // The most frequent commands first: lookup is a linear scan.
     {"get", 2, 0, false, Handler::kGet, "readonly fast", 1, 1, 1, "string", "key:key",
      "Returns the value of a key, or nil"},
@@ -96,6 +97,8 @@ inline constexpr std::array<CommandSpec, 64> kCommandTable = {{
      "HELLO [2]: the server's figures; RESP3 is refused with NOPROTO"},
     {"slowlog", -2, 0, false, Handler::kSlowlog, "admin loading stale", 0, 0, 0, "server",
      "subcommand;?+arg", "GET [count], LEN, RESET: this frontend's slowest commands"},
+    {"latency", -2, 0, false, Handler::kLatency, "admin loading stale", 0, 0, 0, "server",
+     "subcommand;?+arg", "HISTOGRAM [command ...]: this frontend's command latencies"},
     {"function", -2, 0, false, Handler::kFunction, "", 0, 0, 0, "scripting", "subcommand;?+arg",
      "FUNCTION FLUSH only (no functions are ever loaded)"},
     {"auth", -2, 0, false, Handler::kAuth, "noscript loading stale fast no-auth", 0, 0, 0,

@@ -8,6 +8,7 @@
 #include "config_table.hpp"
 #include "info_format.hpp"
 #include "introspection.hpp"
+#include "latency_command.hpp"
 #include "resp_parser.hpp"
 #include "resp_writer.hpp"
 
@@ -259,6 +260,9 @@ Action run_local_command(Handler handler, const Args& args, CommandContext& ctx)
       return config(args, ctx);
     case Handler::kSlowlog:
       return slowlog(args, ctx);
+    case Handler::kLatency:
+      if (ctx.intro == nullptr) return error("LATENCY is not available here");
+      return Action::local(latency_command(ctx.intro->stats, args));
     case Handler::kTime:
       return time_now();
     case Handler::kHello:

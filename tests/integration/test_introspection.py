@@ -64,6 +64,12 @@ def test_commandstats_and_latencystats_move(cluster):
         lat = info_fields(c, "latencystats")["latency_percentiles_usec_get"]
         assert set(lat) == {"p50", "p99", "p99.9"}
         assert 0 < float(lat["p50"]) <= float(lat["p99"]) <= float(lat["p99.9"])
+        hist = c.command("LATENCY", "HISTOGRAM", "get")
+        assert hist[0] == b"get" and hist[1][:2] == [b"calls", int(get["calls"])]
+        points = hist[1][3]
+        bounds, counts = points[0::2], points[1::2]
+        assert all(b & (b - 1) == 0 for b in bounds)  # powers of two (µs)
+        assert counts == sorted(counts) and counts[-1] == int(get["calls"])
         everything = c.command("INFO", "everything").decode()
         assert "# Commandstats\r\n" in everything and "# Latencystats\r\n" in everything
         assert "# Commandstats" not in c.command("INFO").decode()  # not in the default set

@@ -6,6 +6,7 @@
 
 #include "frontend/command_stats.hpp"
 #include "frontend/config_table.hpp"
+#include "frontend/latency_command.hpp"
 #include "frontend/local_commands.hpp"
 #include "frontend/slowlog.hpp"
 
@@ -105,4 +106,22 @@ TEST_CASE("CLIENT LIST line has Redis 7.0's fields in its order") {
         "sub=0 psub=0 ssub=0 multi=-1 qbuf=26 qbuf-free=20448 argv-mem=0 multi-mem=0 rbs=20474 "
         "rbp=26 obl=0 oll=0 omem=0 tot-mem=1234 events=r cmd=client|list user=default redir=-1 "
         "resp=2");
+}
+
+TEST_CASE("LATENCY HISTOGRAM gives calls and cumulative counts at powers of two, as Redis 7") {
+  CommandStats stats;
+  CommandStats::Entry& get = stats.entry("get", {"GET"});
+  CommandStats::record(get, 6, false);    // <= 8
+  CommandStats::record(get, 7, false);    // <= 8
+  CommandStats::record(get, 100, false);  // <= 128
+  CommandStats::record(stats.entry("set", {"SET"}), 16, false);
+  CHECK(latency_command(stats, {"LATENCY", "HISTOGRAM", "GET"}) ==
+        "*2\r\n$3\r\nget\r\n*4\r\n$5\r\ncalls\r\n:3\r\n$14\r\nhistogram_usec\r\n"
+        "*4\r\n:8\r\n:2\r\n:128\r\n:3\r\n");
+  CHECK(latency_command(stats, {"latency", "histogram"}).rfind("*4\r\n$3\r\nget\r\n", 0) == 0);
+  CHECK(latency_command(stats, {"LATENCY", "HISTOGRAM", "nosuch"}) == "*0\r\n");
+  CHECK(latency_command(stats, {"LATENCY", "LATEST"}) == "*0\r\n");
+  CHECK(latency_command(stats, {"LATENCY", "RESET"}) == ":0\r\n");
+  CHECK(latency_command(stats, {"LATENCY", "foo"}) ==
+        "-ERR unknown subcommand 'foo'. Try LATENCY HELP.\r\n");
 }
