@@ -165,6 +165,7 @@ void Broker::on_client_message(RoutedMessage m) {
     auto msg = fmt::format("ERR cluster not ready: {} of {} workers registered",
                            registry_.alive_ids().size(), config_.min_workers);
     reply_to_client(m.identity, m.delimiter, Reply::Error(op.id, msg, ErrorCode::kNotReady));
+    metrics_.op_refused(op.op, ErrorCode::kNotReady);
     return;
   }
   start_request(m, op);

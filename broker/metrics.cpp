@@ -23,6 +23,12 @@ void BrokerMetrics::op_done(uint16_t kind, ErrorCode code, uint64_t latency_us) 
   latency_.record(latency_us);
 }
 
+void BrokerMetrics::op_refused(const std::string& op, ErrorCode code) {
+  OpStats& s = ops_[kind(op)];
+  ++s.done;
+  ++s.errors[code];
+}
+
 void BrokerMetrics::part_answered(const std::string& worker, int64_t now_ms) {
   WorkerStats& w = workers_[worker];
   ++w.answered;

@@ -34,6 +34,8 @@ class BrokerMetrics {
   // The op name's small id (interned), kept per op while it is answered.
   uint16_t kind(const std::string& op);
   void op_done(uint16_t kind, ErrorCode code, uint64_t latency_us);
+  // An envelope refused before it was planned (cluster not ready): counted, no latency.
+  void op_refused(const std::string& op, ErrorCode code);
   void part_answered(const std::string& worker, int64_t now_ms);
   uint64_t ops_per_sec(const std::string& worker, int64_t now_ms) const;
 

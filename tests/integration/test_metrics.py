@@ -203,3 +203,26 @@ def test_docs_and_dashboard_name_only_served_metrics(hc):
     assert dashboard - served == set(), "in the dashboard but not served"
     families = {n + "_total" if fams[n].type == "counter" else n for n in fams}
     assert families - documented == set(), "served but not documented"
+
+
+def test_refused_while_not_ready_counts_as_not_ready(tmp_path):
+    c = HttpCluster(tmp_path / "nr", workers=1, min_workers=2)
+    try:
+        c.start(wait=False)
+        c.wait_port()
+        r = c.redis()
+        for _ in range(3):
+            with pytest.raises(Exception):
+                r.set("k", "v")
+
+        def refused():
+            f = scrape(c)
+            n = value(f, "clossyne_operation_errors", "clossyne_operation_errors_total", op="set",
+                      code="not_ready")
+            return f if (n or 0) >= 3 else None
+        f = c.wait_for(refused, timeout=5)
+        assert f is not None, "not-ready refusals not counted"
+        assert value(f, "clossyne_ready", "clossyne_ready") == 0
+        assert value(f, "clossyne_workers", "clossyne_workers", state="alive") == 1
+    finally:
+        c.stop()
