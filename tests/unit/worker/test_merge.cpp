@@ -57,7 +57,8 @@ void two_shards(ShardTable& t) {
   REQUIRE(t.assign({info(1, "", key_n(500)), info(2, key_n(500), std::nullopt)}).ok());
   for (int i = 0; i < 1000; ++i) {
     const uint32_t s = i < 500 ? 1 : 2;
-    REQUIRE(t.execute(routed("set", s, 1, key_n(i), "v" + std::to_string(i))).ok);
+    REQUIRE(
+        t.execute(routed("set", s, 1, key_n(i), std::string("v").append(std::to_string(i)))).ok);
   }
   Op ttl = routed("pexpire", 2, 1, key_n(700));
   ttl.args = {"100000"};
