@@ -111,7 +111,7 @@ IoStatus Connection::read_input() {
       if (total == 0) burst_start_ = in_.size();
       in_.append(buf, static_cast<std::size_t>(n));
       total += static_cast<std::size_t>(n);
-      bytes_read_ += static_cast<uint64_t>(n);
+      if (counters_ != nullptr) counters_->net_input_bytes += static_cast<uint64_t>(n);
       last_data_us_ = steady_now_us();
       last_input_ms_ = last_data_us_ / 1000;  // the same clock as now_ms()
       // A short read drained the socket. When it ends a line, no unterminated request waits on
@@ -231,7 +231,7 @@ IoStatus Connection::flush_output() {
     const ssize_t n = send_some(out_.data() + out_off_, unsent());
     if (n > 0) {
       out_off_ += static_cast<std::size_t>(n);
-      bytes_written_ += static_cast<uint64_t>(n);
+      if (counters_ != nullptr) counters_->net_output_bytes += static_cast<uint64_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       break;
     } else if (n < 0 && errno != EINTR) {

@@ -80,9 +80,8 @@ class Connection {
     std::size_t qbuf, qbuf_capacity, unsent, pending_replies, total_memory;
   };
   Figures figures() const;
-  // Bytes read from and written to this client so far (for /metrics).
-  uint64_t bytes_read() const { return bytes_read_; }
-  uint64_t bytes_written() const { return bytes_written_; }
+  // Bytes read and written are added to info->net_input_bytes and net_output_bytes from now on.
+  void count_bytes_in(ServerInfo* info) { counters_ = info; }
 
   // Moves filled head slots to the output and writes what the socket takes.
   IoStatus flush_output();
@@ -141,8 +140,7 @@ class Connection {
   std::string out_;
   std::size_t out_off_ = 0;
   Introspection* intro_ = nullptr;  // set by the first track_last
-  uint64_t bytes_read_ = 0;
-  uint64_t bytes_written_ = 0;
+  ServerInfo* counters_ = nullptr;
 };
 
 }  // namespace clossyne::frontend

@@ -45,7 +45,7 @@ void per_command(MetricsText& m, const CommandStats& stats) {
 }  // namespace
 
 std::string render_frontend_metrics(const ServerInfo& info, const CommandStats& stats,
-                                    TrafficBytes bytes, int64_t uptime_ms) {
+                                    int64_t uptime_ms) {
   MetricsText m;
   m.gauge("clossyne_frontend_uptime_seconds", "Seconds since the frontend started",
           static_cast<double>(uptime_ms) / 1000);
@@ -61,9 +61,9 @@ std::string render_frontend_metrics(const ServerInfo& info, const CommandStats& 
   m.counter("clossyne_frontend_protocol_errors_total", "Connections closed for malformed input",
             static_cast<double>(info.protocol_errors));
   m.counter("clossyne_frontend_received_bytes_total", "Bytes read from clients",
-            static_cast<double>(bytes.in));
+            static_cast<double>(info.net_input_bytes));
   m.counter("clossyne_frontend_sent_bytes_total", "Bytes written to clients",
-            static_cast<double>(bytes.out));
+            static_cast<double>(info.net_output_bytes));
   per_command(m, stats);
   const CommandStats::Entry totals = stats.totals();
   latency_histogram(m, totals.latency, totals.usec);

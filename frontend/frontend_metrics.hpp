@@ -10,12 +10,7 @@
 
 namespace clossyne::frontend {
 
-struct TrafficBytes {
-  uint64_t in = 0;   // read from clients
-  uint64_t out = 0;  // written to clients
-};
-
 std::string render_frontend_metrics(const ServerInfo& info, const CommandStats& stats,
-                                    TrafficBytes bytes, int64_t uptime_ms);
+                                    int64_t uptime_ms);
 
 }  // namespace clossyne::frontend

@@ -119,6 +119,8 @@ void persistence_section(const InfoData& d, Lines& l) {
 void stats_section(const InfoData& d, Lines& l) {
   l.add("total_connections_received", d.server.total_connections)
       .add("total_commands_processed", d.server.total_commands)
+      .add("total_net_input_bytes", d.server.net_input_bytes)
+      .add("total_net_output_bytes", d.server.net_output_bytes)
       .add("rejected_connections", d.server.rejected_connections)
       .add("total_error_replies_protocol", d.server.protocol_errors);
 }

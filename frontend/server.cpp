@@ -178,14 +178,9 @@ void Server::turn() {
 void Server::publish_metrics(int64_t now) {
   if (!http_ || now < next_publish_ms_) return;
   next_publish_ms_ = now + 250;
-  TrafficBytes bytes = closed_bytes_;
-  for (const auto& [id, conn] : conns_) {
-    bytes.in += conn->bytes_read();
-    bytes.out += conn->bytes_written();
-  }
-  http_->publish("/metrics", HttpPage{"text/plain; version=0.0.4; charset=utf-8",
-                                      render_frontend_metrics(info_, intro_.stats, bytes,
-                                                              now - info_.start_ms)});
+  http_->publish("/metrics",
+                 HttpPage{"text/plain; version=0.0.4; charset=utf-8",
+                          render_frontend_metrics(info_, intro_.stats, now - info_.start_ms)});
 }
 
 // A pipelined bulk load leaves megabytes of freed buffers inside the heap; hand them back to the
@@ -269,6 +264,7 @@ void Server::accept_clients(int listen_fd, bool tls) {
       continue;
     }
     auto conn = std::make_unique<Connection>(fd, id, limits_, config_.seed);
+    conn->count_bytes_in(&info_);
     if (stream) conn->use_tls(std::move(stream));
     conn->registered_events = EPOLLIN;
     // Protected mode (Redis): refused with its error text, closed once that is written.
@@ -497,8 +493,6 @@ void Server::close_connection(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second->fd(), nullptr);
-  closed_bytes_.in += it->second->bytes_read();
-  closed_bytes_.out += it->second->bytes_written();
   conns_.erase(it);
   info_.connected_clients = conns_.size();
   spdlog::debug("client {} closed", id);

@@ -133,7 +133,6 @@ class Server {
   Introspection intro_;
   std::unique_ptr<HttpServer> http_;  // --http: /metrics, published from the loop
   int64_t next_publish_ms_ = 0;
-  TrafficBytes closed_bytes_;  // bytes of connections already closed
   CursorTable cursors_;
   Auth auth_;  // the client port's users and settings
   // (deadline µs, connection id), earliest first; stale entries are harmless (one extra read).

@@ -25,6 +25,8 @@ struct ServerInfo {
   uint64_t rejected_connections = 0;  // refused for --max-clients or lack of descriptors
   uint64_t total_commands = 0;        // requests parsed (every dialect)
   uint64_t protocol_errors = 0;       // connections closed for bad input
+  uint64_t net_input_bytes = 0;       // read from clients
+  uint64_t net_output_bytes = 0;      // written to clients
 };
 
 }  // namespace clossyne::frontend

@@ -73,6 +73,10 @@ def test_commandstats_and_latencystats_move(cluster):
         everything = c.command("INFO", "everything").decode()
         assert "# Commandstats\r\n" in everything and "# Latencystats\r\n" in everything
         assert "# Commandstats" not in c.command("INFO").decode()  # not in the default set
+        stats = c.command("INFO", "stats").decode()
+        net_in = int(re.search(r"total_net_input_bytes:(\d+)", stats).group(1))
+        net_out = int(re.search(r"total_net_output_bytes:(\d+)", stats).group(1))
+        assert net_in > 5 * len(b"*3\r\n$3\r\nSET\r\n$2\r\nk0\r\n$1\r\nv\r\n") and net_out > 0
         assert c.command("CONFIG", "RESETSTAT") == "OK"
         assert "cmdstat_get" not in info_fields(c, "commandstats")
 
