@@ -82,6 +82,7 @@ void ProgressReporter::show(Progress p, int64_t now_ms) {
     std::fprintf(out_, "progress: %s\n", progress_line(p, rate(p, now_ms)).c_str());
     last_line_ms_ = now_ms;
   }
+  shown_ = p;
   std::fflush(out_);
 }
 
@@ -91,7 +92,9 @@ void ProgressReporter::update(Progress p, int64_t now_ms) {
 }
 
 void ProgressReporter::finish(Progress p, int64_t now_ms) {
-  show(p, now_ms);
+  const bool on_screen =
+      (drawn_ || last_line_ms_ >= 0) && shown_.done == p.done && shown_.total == p.total;
+  if (!on_screen) show(p, now_ms);
   if (tty_ && drawn_) {
     std::fputc('\n', out_);
     std::fflush(out_);

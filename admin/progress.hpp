@@ -43,6 +43,7 @@ class ProgressReporter {
   int64_t start_ms_;
   int64_t last_line_ms_ = -1;
   bool drawn_ = false;
+  Progress shown_;  // the last state shown
 };
 
 // Follows a drain of `worker` (no shard) or a move of `shard` to `worker` across the status

@@ -173,3 +173,32 @@ def test_status_watch_redraws(loaded):
     text = raw.decode(errors="replace")
     assert code == 0, text
     assert text.count("\033[H\033[2J") == 3  # the screen cleared before each redraw
+
+
+# ---- clossyne.Progress on its own ----------------------------------------------------------------
+def test_python_progress_is_silent_for_short_loads_and_throttles_lines():
+    import io
+    sys.path.insert(0, str(REPO / "clients" / "python"))
+    from clossyne import Progress
+
+    now = [0.0]
+    short = io.StringIO()
+    p = Progress(total=100, stream=short, tty=False, after=1.0, clock=lambda: now[0])
+    p(50, 100)
+    now[0] = 0.5
+    p(100, 100)
+    p.finish()
+    assert short.getvalue() == ""  # done within `after`: nothing shown
+
+    now[0] = 0.0
+    out = io.StringIO()
+    p = Progress(total=100, stream=out, tty=False, after=1.0, every=1.0, clock=lambda: now[0])
+    for t, done in ((1.0, 10), (1.5, 20), (2.0, 40), (4.0, 100)):
+        now[0] = t
+        p(done, 100)
+    p.finish()
+    assert out.getvalue().splitlines() == [
+        "progress: 10/100 keys (10%), 10 keys/s, about 9s left",
+        "progress: 40/100 keys (40%), 20 keys/s, about 3s left",  # 1.5 s: within a second, skipped
+        "progress: 100/100 keys (100%), 25 keys/s",  # once: finish() adds nothing new
+    ]

@@ -58,6 +58,7 @@ class Progress:
         self.done = 0
         self._last = None  # when the last line was written
         self._drawn = False
+        self._shown = None  # (done, total) last shown
 
     def rate(self) -> float:
         elapsed = self.clock() - self.start
@@ -81,13 +82,16 @@ class Progress:
             self.stream.write("progress: " + progress_text(self.done, self.total, self.rate()) + "\n")
         self._last = now
         self._drawn = True
+        self._shown = (self.done, self.total)
         self.stream.flush()
 
     def finish(self) -> None:
-        """The final state, if anything was shown (or the load outlasted `after`); ends the bar."""
+        """The final state, if anything was shown (or the load outlasted `after`) and it is not on
+        screen already; ends the bar."""
         if not self._drawn and self.clock() - self.start < self.after:
             return
-        self._show(self.clock())
+        if self._shown != (self.done, self.total):
+            self._show(self.clock())
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()

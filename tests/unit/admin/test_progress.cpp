@@ -69,3 +69,16 @@ TEST_CASE("progress reporter draws a bar on a terminal and lines elsewhere") {
   CHECK(bar.find("[###############...............] 500/1000 keys  50%") != std::string::npos);
   CHECK(bar.find("1000/1000 keys 100%") != std::string::npos);
 }
+
+TEST_CASE("progress reporter does not repeat the last state when it finishes") {
+  char* buf = nullptr;
+  std::size_t len = 0;
+  std::FILE* f = open_memstream(&buf, &len);
+  ProgressReporter r(f, false, 0);
+  r.update({10, 10}, 1000);
+  r.finish({10, 10}, 1100);
+  std::fclose(f);
+  const std::string out(buf, len);
+  std::free(buf);
+  CHECK(out == "progress: 10/10 keys (100%), 10 keys/s\n");
+}
