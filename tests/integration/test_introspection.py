@@ -207,3 +207,18 @@ def test_metrics_parse_and_counters_move(cluster):
     assert m["clossyne_frontend_command_duration_seconds_sum"][()] > 0
     after = wait_metrics(cluster, lambda m: m["clossyne_frontend_connections"][()] <= 0)
     assert after["clossyne_frontend_connections"][()] == 0
+
+
+def test_docs_name_exactly_the_served_frontend_metrics(cluster):
+    """docs/OBSERVABILITY.md's frontend table names every family /metrics serves, and only those."""
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "OBSERVABILITY.md").read_text()
+    section = doc.split("## The frontend: /metrics", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`(clossyne_[a-z_]+)`", section))
+    with cluster.raw() as c:
+        c.command("GET", "doc-check")  # so the per-command families have a sample
+    assert metric_gets(wait_metrics(cluster, lambda m: metric_gets(m) > 0)) > 0
+    with urllib.request.urlopen(f"http://127.0.0.1:{cluster.http_port}/metrics", timeout=5) as r:
+        fams = list(text_string_to_metric_families(r.read().decode()))
+    served = {f.name + "_total" if f.type == "counter" else f.name for f in fams}
+    assert documented == served
