@@ -3,7 +3,8 @@
 namespace clossyne::broker {
 
 uint16_t BrokerMetrics::kind(const std::string& op) {
-  if (auto it = ids_.find(op); it != ids_.end()) return it->second;
+  if (last_ < names_.size() && names_[last_] == op) return last_;  // batches repeat one op
+  if (auto it = ids_.find(op); it != ids_.end()) return last_ = it->second;
   // Clients choose op names: past a bound, new names share one label (bounded cardinality).
   const bool full = names_.size() >= kMaxOpKinds;
   const std::string name = full ? "other" : op;

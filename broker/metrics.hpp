@@ -47,6 +47,7 @@ class BrokerMetrics {
  private:
   std::unordered_map<std::string, uint16_t> ids_;
   std::vector<std::string> names_;
+  uint16_t last_ = 0;  // the last id looked up
   std::vector<OpStats> ops_;
   std::unordered_map<std::string, WorkerStats> workers_;
   LatencyHistogram latency_;
