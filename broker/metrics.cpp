@@ -61,9 +61,10 @@ std::string change_name(const ShardEntry& shard) {
       return shard.move.join ? "catch-up" : "move";
     case ShardBusy::kReconfiguring:
       return "reconfigure";
-    default:
-      return "merge";  // the one other kind of change
+    case ShardBusy::kMerging:
+      return "merge";
   }
+  return "";
 }
 
 }  // namespace clossyne::broker
