@@ -59,8 +59,11 @@ Status HttpServer::start(const std::string& host_port) {
   if (!parse_host_port(host_port, host, port))
     return Status::Error("malformed HTTP address '" + host_port + "' (want HOST:PORT)");
   server_ = std::make_unique<httplib::Server>();
-  // Two threads are plenty for scrapes and one page; the default pool is sized for servers.
-  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // A connection holds a thread while it is kept alive, so a few browsers' connections must not
+  // starve a scrape: 8 threads (the default pool is sized for servers) and idle connections
+  // closed after 2 s (a page polling every second keeps its own).
+  server_->new_task_queue = [] { return new httplib::ThreadPool(8); };
+  server_->set_keep_alive_timeout(2);
   // SO_REUSEADDR alone: cpp-httplib's default adds SO_REUSEPORT, which would let a second process
   // share the port silently instead of failing to bind.
   server_->set_socket_options([](int sock) {
