@@ -32,6 +32,9 @@ BalanceActions plan_balance(const ShardMap& map, const WorkerRegistry& workers,
                             const BalancePolicy& policy, int busy_splits, int busy_moves,
                             int busy_merges = 0);
 
+// Two replicated shards with the same members in any order (broker/merge.cpp).
+bool same_members(const ShardEntry& a, const ShardEntry& b);
+
 // Merges (and the moves that put both shards of a pair on one owner first): see balancer_merge.cpp.
 // Fills in the merge limits the command line left out (a quarter of the split limits) and checks
 // the hysteresis (a merge limit at most half its split limit). Returns an error, or "".

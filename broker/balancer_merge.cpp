@@ -6,7 +6,7 @@
 // - the map never shrinks below one shard per live, non-draining worker, so every worker keeps
 //   something to serve and the spread still has shards to move.
 // A pair on two owners (unreplicated) first moves its smaller shard to the other's owner; the merge
-// follows once both are idle there. Replicated pairs merge only with the same members.
+// follows once both are idle there. Replicated pairs merge only with the same members (any order).
 #include <algorithm>
 #include <string>
 
@@ -29,8 +29,8 @@ bool ready(const ShardEntry& s, const WorkerRegistry& workers) {
   });
 }
 
-bool same_members(const ShardEntry& a, const ShardEntry& b) {
-  if (a.replicated() || b.replicated()) return a.info.replicas == b.info.replicas;
+bool same_holders(const ShardEntry& a, const ShardEntry& b) {
+  if (a.replicated() || b.replicated()) return same_members(a, b);
   return a.owner == b.owner;
 }
 
@@ -70,7 +70,7 @@ void plan_merges(const ShardMap& map, const WorkerRegistry& workers, const Balan
     if (!ready(a, workers) || !ready(b, workers) || !small_pair(a, b, policy) ||
         splitting(out, a.info.id) || splitting(out, b.info.id) || a.info.seed != b.info.seed)
       continue;
-    if (same_members(a, b)) {
+    if (same_holders(a, b)) {
       out.merges.emplace_back(a.info.id, b.info.id);
       ++busy_merges;
       --shards;

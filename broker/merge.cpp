@@ -14,6 +14,7 @@
 
 #include <algorithm>
 
+#include "balancer.hpp"
 #include "broker.hpp"
 #include "common/clock.hpp"
 #include "common/protocol.hpp"
@@ -21,12 +22,20 @@
 namespace clossyne::broker {
 namespace op = proto::op;
 
+// Same member set, in any order: the merged shard takes the left one's order (and primary).
+bool same_members(const ShardEntry& a, const ShardEntry& b) {
+  std::vector<std::string> x = a.info.replicas, y = b.info.replicas;
+  std::sort(x.begin(), x.end());
+  std::sort(y.begin(), y.end());
+  return x == y && a.replicated() == b.replicated();
+}
+
 // Why A and B (A left of B) cannot be merged now; empty when they can.
 std::string Broker::merge_refusal(const ShardEntry& a, const ShardEntry& b) const {
   if (a.holding() || b.holding())
     return fmt::format("ERR shard {} or {} is busy", a.info.id, b.info.id);
   if (!map_.complete()) return "ERR some ranges have no registered owner: no merges until they do";
-  if (a.replicated() != b.replicated() || (a.replicated() && a.info.replicas != b.info.replicas))
+  if (a.replicated() != b.replicated() || (a.replicated() && !same_members(a, b)))
     return fmt::format("ERR shards {} and {} have different members: no merge", a.info.id,
                        b.info.id);
   if (a.info.seed != b.info.seed)

@@ -6,12 +6,21 @@
 // after it was made (the broker retries when a reply is lost), it answers C as it is.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/key_range.hpp"
 #include "common/protocol.hpp"
 #include "shard_table.hpp"
 
 namespace clossyne {
 namespace {
+
+// The members, in any order (the primaries may differ; the merged shard takes the left's order).
+bool same_set(std::vector<std::string> a, std::vector<std::string> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
 
 Reply merge_error(uint64_t id, const std::string& why) {
   return Reply::Error(id, "ERR cannot merge: " + why);
@@ -29,7 +38,7 @@ std::string ShardTable::merge_refusal(const Op& sub, const ShardInfo& b, const S
   if (ai.epoch != sub.epoch || bi.epoch != b.epoch) return "stale epoch";
   if (ai.importing || bi.importing) return "a shard is being imported";
   if (!ai.hi || *ai.hi != bi.lo) return "the shards are not adjacent (left first)";
-  if (ai.seed != bi.seed || ai.replicas != bi.replicas) return "seeds or members differ";
+  if (ai.seed != bi.seed || !same_set(ai.replicas, bi.replicas)) return "seeds or members differ";
   if (c.id == ai.id || c.id == bi.id || shards_.count(c.id)) return "the new id is in use";
   if (c.epoch <= ai.epoch || c.epoch <= bi.epoch) return "the new epoch must be above both";
   return {};

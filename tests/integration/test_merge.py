@@ -32,6 +32,13 @@ def tiled(st: dict) -> bool:
         s["owner"] for s in shards)
 
 
+def readable(r: redis.Redis, model: dict) -> bool:
+    try:
+        return read_all(r, model) == []
+    except redis.RedisError:
+        return False
+
+
 def busy(shard: dict) -> bool:
     return bool(shard.get("busy") or shard.get("change"))
 
@@ -158,3 +165,27 @@ def test_worker_killed_during_merge_loses_nothing(elastic):
         wait_for(lambda: not any(busy(s) for s in c.status()["shards"]), 60, "changes ended", c)
         assert read_all(r, model) == [] and full_rng(r) == sorted(model.items())
         assert tiled(c.status())
+
+
+def test_replicated_merge_every_member_joins(elastic):
+    # Two workers, two members per shard: every shard has both workers, in either order.
+    c = elastic(workers=2, split_points="key:001000,key:002000",
+                broker_args=["--no-auto-balance", "--replicas", "2"])
+    r = redis.Redis(host="127.0.0.1", port=c.port, socket_timeout=30)
+    model = {key(i): b"r%d" % i for i in range(3000)}
+    load(r, model)
+    shards = sorted(c.status()["shards"], key=lambda s: s["lo"] or "")
+    assert len(shards) == 3 and all(len(s["members"]) == 2 for s in shards)
+    out = c.admin("merge", str(shards[0]["id"]), str(shards[1]["id"]))
+    assert out.returncode == 0, out.stderr.decode()
+    st = c.status()
+    assert len(st["shards"]) == 2 and tiled(st)
+    merged = next(s for s in st["shards"] if s["lo"] is None)
+    assert merged["hi"] == "key:002000" and len(merged["members"]) == 2
+    for wid in ("w1", "w2"):
+        assert "merged at 'key:001000' into shard %d" % merged["id"] in (
+            c.tmpdir / f"worker-{wid}.log").read_text()
+    assert read_all(r, model) == [] and full_rng(r) == sorted(model.items())
+    # The primary dies: the follower's merged copy serves every key.
+    c.kill_worker(merged["owner"])
+    wait_for(lambda: readable(r, model), 60, "the follower serves the merged shard", c)
