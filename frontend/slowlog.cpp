@@ -59,14 +59,39 @@ std::string help() {
   return out;
 }
 
+// Which arguments carry a secret, as Redis 7 redacts them: AUTH's, HELLO's AUTH user and password,
+// every word of ACL SETUSER after its name, CONFIG SET requirepass/masterauth's value.
+// Empty (no allocation) for every other command.
+std::vector<bool> secrets(const std::vector<std::string>& args) {
+  if (args.size() < 2 || args[0].size() > 6) return {};
+  const std::string cmd = to_lower(args[0]);
+  if (cmd != "auth" && cmd != "hello" && cmd != "acl" && cmd != "config") return {};
+  std::vector<bool> secret(args.size(), false);
+  const std::string sub = to_lower(args[1]);
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (cmd == "auth" || (cmd == "acl" && sub == "setuser" && i >= 2)) secret[i] = true;
+  }
+  for (std::size_t i = 2; cmd == "hello" && i + 2 < args.size(); ++i) {
+    if (to_lower(args[i]) == "auth") secret[i + 1] = secret[i + 2] = true;
+  }
+  for (std::size_t i = 2; cmd == "config" && sub == "set" && i + 1 < args.size(); i += 2) {
+    const std::string name = to_lower(args[i]);
+    if (name == "requirepass" || name == "masterauth") secret[i + 1] = true;
+  }
+  return secret;
+}
+
 }  // namespace
 
 std::vector<std::string> SlowLog::cut_args(const std::vector<std::string>& args) {
   std::vector<std::string> out;
   const std::size_t n = std::min(args.size(), kMaxArgs);
+  const std::vector<bool> secret = secrets(args);
   out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    if (n < args.size() && i == n - 1) {
+    if (!secret.empty() && secret[i]) {
+      out.emplace_back("(redacted)");
+    } else if (n < args.size() && i == n - 1) {
       out.push_back("... (" + std::to_string(args.size() - n + 1) + " more arguments)");
     } else if (args[i].size() > kMaxArgBytes) {
       out.push_back(args[i].substr(0, kMaxArgBytes) + "... (" +

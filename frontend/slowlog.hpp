@@ -1,6 +1,7 @@
 // SlowLog: the last --slowlog-max-len commands that took longer than --slowlog-log-slower-than
 // microseconds (negative: off; 0: every command), newest first, as Redis 7's SLOWLOG keeps them:
-// at most 32 arguments (the last saying how many more there were), each cut to 128 bytes. The
+// at most 32 arguments (the last saying how many more there were), each cut to 128 bytes, and
+// passwords (AUTH, HELLO AUTH, ACL SETUSER, CONFIG SET requirepass) shown as "(redacted)". The
 // time is the command's time in CommandStats (parsed to reply written). Not thread-safe.
 #pragma once
 #include <cstdint>
@@ -36,7 +37,7 @@ class SlowLog {
   std::size_t size() const { return entries_.size(); }
   const std::deque<SlowLogEntry>& entries() const { return entries_; }  // newest first
 
-  // Redis's cut of the arguments (32 at most, 128 bytes each).
+  // Redis's cut of the arguments (32 at most, 128 bytes each, secrets redacted).
   static std::vector<std::string> cut_args(const std::vector<std::string>& args);
 
  private:

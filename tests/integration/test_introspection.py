@@ -101,6 +101,9 @@ def test_slowlog_keeps_every_command_at_zero(cluster):
         for i in range(40):
             c.command("PING")
         assert c.command("SLOWLOG", "LEN") == 16  # --slowlog-max-len
+        assert isinstance(c.command("AUTH", "not-the-password"), RespError)
+        auth = c.command("SLOWLOG", "GET", "1")[0][3]
+        assert auth == [b"AUTH", b"(redacted)"]  # a password never reaches the slow log
         ids = [e[0] for e in c.command("SLOWLOG", "GET", "3")]
         assert ids == sorted(ids, reverse=True) and len(ids) == 3
 

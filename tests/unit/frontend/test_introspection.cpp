@@ -125,3 +125,17 @@ TEST_CASE("LATENCY HISTOGRAM gives calls and cumulative counts at powers of two,
   CHECK(latency_command(stats, {"LATENCY", "foo"}) ==
         "-ERR unknown subcommand 'foo'. Try LATENCY HELP.\r\n");
 }
+
+TEST_CASE("slow log redacts passwords as Redis 7 does") {
+  using V = std::vector<std::string>;
+  CHECK(SlowLog::cut_args({"AUTH", "foo"}) == V{"AUTH", "(redacted)"});
+  CHECK(SlowLog::cut_args({"auth", "user", "pw"}) == V{"auth", "(redacted)", "(redacted)"});
+  CHECK(SlowLog::cut_args({"hello", "2", "auth", "default", "bar", "setname", "n"}) ==
+        V{"hello", "2", "auth", "(redacted)", "(redacted)", "setname", "n"});
+  CHECK(SlowLog::cut_args({"acl", "setuser", "bob", "on", ">secret"}) ==
+        V{"acl", "setuser", "(redacted)", "(redacted)", "(redacted)"});
+  CHECK(SlowLog::cut_args({"config", "set", "timeout", "1", "requirepass", "x"}) ==
+        V{"config", "set", "timeout", "1", "requirepass", "(redacted)"});
+  CHECK(SlowLog::cut_args({"GET", "auth"}) == V{"GET", "auth"});
+  CHECK(SlowLog::cut_args({"hello", "2", "auth"}) == V{"hello", "2", "auth"});
+}
