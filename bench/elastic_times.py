@@ -2,8 +2,8 @@
 """How long a split and a merge take, and the longest pause a client sees meanwhile (issue 18).
 
 Starts a one-worker cluster (tests/integration/cluster.py, fixed shape), loads N keys into its one
-shard, splits it by hand (clossyne-admin split), then loads 2 x M keys, cuts them into two shards of
-M keys and merges those (clossyne-admin merge). The times are the broker's own (its log's
+shard, splits it by hand (clossyne-admin split); then, in a fresh cluster, loads 2 x M keys, cuts
+them into two shards of M keys and merges those (clossyne-admin merge). The times are the broker's own (its log's
 'splitting'/'split' and 'merging'/'merged' lines, ms); the pause is the longest single SET or GET a
 client running throughout waited for.
 
@@ -77,14 +77,19 @@ def measure(c: ElasticCluster, what: str, args: list[str], start: str, end: str,
           f" ms over {probe.ops} ops, {len(probe.errors)} errors", flush=True)
 
 
+def cluster() -> ElasticCluster:
+    c = ElasticCluster(Path(tempfile.mkdtemp(prefix="clossyne-elastic-")), workers=1,
+                       broker_args=["--no-auto-balance"])
+    c.start()
+    return c
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split-keys", type=int, default=1_000_000)
     ap.add_argument("--merge-keys", type=int, default=100_000)
     a = ap.parse_args()
-    c = ElasticCluster(Path(tempfile.mkdtemp(prefix="clossyne-elastic-")), workers=1,
-                       broker_args=["--no-auto-balance"])
-    c.start()
+    c = cluster()
     try:
         r = redis.Redis(host="127.0.0.1", port=c.port, socket_timeout=60)
         load(r, 0, a.split_keys)
@@ -93,17 +98,18 @@ def main() -> int:
         print(f"one shard of {shard['keys']} keys, {shard['bytes'] / 2**20:.1f} MiB", flush=True)
         measure(c, f"split of a {shard['keys']}-key shard", ["split", str(shard["id"])],
                 r"broker: splitting shard", r"broker: split shard", a.split_keys)
-        r.flushall()
+    finally:
+        c.stop()
+    c = cluster()  # afresh: two shards of M keys each
+    try:
+        r = redis.Redis(host="127.0.0.1", port=c.port, socket_timeout=60)
         load(r, 0, 2 * a.merge_keys)
-        st = c.status()
-        at = b"k%09d" % a.merge_keys
-        s = next(x for x in st["shards"] if (x["lo"] or "") <= at.decode() and
-                 (x["hi"] is None or at.decode() < x["hi"]))
-        if (s["lo"] or "") != at.decode():
-            assert c.admin("split", str(s["id"]), at.decode(), timeout=120).returncode == 0
+        at = (b"k%09d" % a.merge_keys).decode()
+        shard = c.status()["shards"][0]
+        assert c.admin("split", str(shard["id"]), at, timeout=120).returncode == 0
         shards = c.status()["shards"]
-        left = next(x for x in shards if x["hi"] == at.decode())
-        right = next(x for x in shards if x["lo"] == at.decode())
+        left = next(x for x in shards if x["hi"] == at)
+        right = next(x for x in shards if x["lo"] == at)
         time.sleep(1.5)
         measure(c, f"merge of two {a.merge_keys}-key shards", ["merge", str(left["id"]),
                 str(right["id"])], r"broker: merging shards", r"broker: merged shards",
