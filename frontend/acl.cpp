@@ -43,6 +43,7 @@ std::optional<std::string> apply_command_rule(AclUser& u, std::string_view rule)
     u.all_commands = add;
     u.rules_from_all = add;
     u.acl_self = add;
+    u.client_list = add;
     if (add) {
       u.allowed.set();
     } else {
@@ -58,12 +59,14 @@ std::optional<std::string> apply_command_rule(AclUser& u, std::string_view rule)
       if (in_category(kCommandTable[i], cat)) u.allowed.set(i, add);
     }
     if (cat == "slow") u.acl_self = add;
+    if (cat == "admin" || cat == "dangerous") u.client_list = add;
   } else {
     const CommandSpec* spec =
         what.find('|') == std::string_view::npos ? find_command(what) : nullptr;
     if (spec == nullptr) return std::string(kUnknownCommand);
     u.allowed.set(static_cast<std::size_t>(spec - kCommandTable.data()), add);
     if (spec->handler == Handler::kAcl) u.acl_self = add;
+    if (spec->handler == Handler::kClient) u.client_list = add;
   }
   // +something on top of every command changes nothing (Redis drops it from ACL LIST too).
   if (add && u.all_commands) return std::nullopt;
@@ -198,6 +201,8 @@ std::optional<std::string> check_permission(const AclUser& user, const CommandSp
     const std::string sub = to_lower(args[1]);
     if (sub == "whoami" || sub == "cat") allowed = user.all_commands || user.acl_self;
   }
+  if (spec.handler == Handler::kClient && args.size() > 1 && to_lower(args[1]) == "list")
+    allowed = allowed && (user.all_commands || user.client_list);
   if (!allowed) {
     std::string name(spec.name);
     if (has_subcommands(spec) && args.size() > 1) {

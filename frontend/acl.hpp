@@ -34,7 +34,10 @@ struct AclUser {
   std::string command_rules;    // the rules after it, for ACL LIST
   std::bitset<kCommandTable.size()> allowed;  // by index in kCommandTable
   bool acl_self = false;  // ACL WHOAMI and ACL CAT, @slow alone in Redis (ACL itself is @admin)
-  bool deleted = false;   // ACL DELUSER: its connections are closed
+  // CLIENT LIST (every client's address and command): @admin @dangerous in Redis, while CLIENT's
+  // other subcommands here are @connection only.
+  bool client_list = false;
+  bool deleted = false;  // ACL DELUSER: its connections are closed
 };
 
 // The text after "-NOPERM " is returned by check_permission; these are Redis 7.0's words.

@@ -128,6 +128,13 @@ def test_client_list_shows_every_client(cluster):
         mine = a.command("CLIENT", "LIST", "ID", str(my_id)).decode().strip()
         assert mine.startswith(f"id={my_id} ")
         assert a.command("CLIENT", "INFO").decode().startswith(f"id={my_id} ")
+        # Every client's address and command is for admins only, as in Redis.
+        assert a.command("ACL", "SETUSER", "plain", "on", ">pw", "~*", "+@all", "-@admin") == "OK"
+        assert b.command("AUTH", "plain", "pw") == "OK"
+        denied = b.command("CLIENT", "LIST")
+        assert isinstance(denied, RespError) and b"NOPERM" in denied.line
+        assert b.command("CLIENT", "INFO").decode().startswith("id=")
+        assert a.command("ACL", "DELUSER", "plain") == 1
 
 
 def test_config_set_changes_a_runtime_setting(cluster):

@@ -157,6 +157,25 @@ TEST_CASE("auth: categories and single commands combine in order") {
   CHECK(!check_permission(*acl.find("s"), *find_command("acl"), {"acl", "whoami"}));
 }
 
+TEST_CASE(
+    "auth: CLIENT LIST needs @admin (or +client), as in Redis; CLIENT's other subcommands do not") {
+  AclStore acl;
+  REQUIRE_FALSE(acl.set_user("u", {"on", "nopass", "allkeys", "+@all", "-@admin"}));
+  const auto allowed = [&](const char* user, std::vector<std::string> args) {
+    return !check_permission(*acl.find(user), *find_command(args[0]), args).has_value();
+  };
+  CHECK_FALSE(allowed("u", {"client", "list"}));
+  CHECK(allowed("u", {"client", "setname", "n"}));
+  CHECK(allowed("u", {"client", "info"}));
+  CHECK(check_permission(*acl.find("u"), *find_command("client"), {"client", "list"}).value() ==
+        "NOPERM this user has no permissions to run the 'client|list' command");
+  REQUIRE_FALSE(acl.set_user("u", {"+client"}));
+  CHECK(allowed("u", {"client", "list"}));
+  REQUIRE_FALSE(acl.set_user("a", {"on", "nopass", "-@all", "+@connection", "+@admin"}));
+  CHECK(allowed("a", {"client", "list"}));
+  CHECK(allowed("default", {"client", "list"}));
+}
+
 TEST_CASE("auth: ACL SETUSER errors as Redis words them and leave the user unchanged") {
   Session s;
   CHECK(s.run({"ACL", "SETUSER", "z", "+foo"}) ==
