@@ -16,6 +16,7 @@ project name with the frontend on a free host port, waits for two in-sync member
   network connect` it catches up (two in-sync members per shard again). No read ever returns a value
   older than the last write acknowledged for its key before the read began.
 
+The broker's page, /status.json and /metrics are published on the host's loopback (CLOSSYNE_HTTP_PORT).
 The bus is keyed and the frontend has a password: the wrapper made one (`compose/cluster password`);
 a client without it, or with a wrong one, is refused; a DEALER from the host without the cluster's
 keys gets no reply from the broker, one with the client key gets the status.
@@ -41,6 +42,7 @@ import subprocess
 import tarfile
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -121,12 +123,14 @@ class Project:
     def __init__(self, state_dir):
         self.name = "clossynetest" + uuid.uuid4().hex[:10]
         self.port = _free_port()
+        self.http_port = _free_port()
         # Its own image tag, so that concurrent runs (other checkouts) never swap binaries under it.
         self.image = f"clossyne:{self.name}"
         # The wrapper picks the compose command the way _compose_command() found one.
         self.password = None  # made by compose/cluster at the first `up`
         env = {k: v for k, v in os.environ.items() if k != "CLOSSYNE_REQUIREPASS"}
         self.env = dict(env, CLOSSYNE_PORT=str(self.port), CLOSSYNE_BIND="127.0.0.1",
+                        CLOSSYNE_HTTP_PORT=str(self.http_port), CLOSSYNE_HTTP_BIND="127.0.0.1",
                         CLOSSYNE_IMAGE=self.image, CLOSSYNE_COMPOSE_STATE=str(state_dir),
                         CLOSSYNE_COMPOSE=" ".join(_compose))
 
@@ -208,6 +212,19 @@ def _bus_needs_keys(project):
     assert _status_call(endpoint, None, 2000) is None, "the broker answered a client without keys"
     reply = _status_call(endpoint, curve, 10000)
     assert reply is not None and reply.get("ok") is True, reply
+
+
+def _http_pages(project, status):
+    """The broker's page and status, published on the host's loopback: the same shards as
+    clossyne-admin status, and the page itself."""
+    base = f"http://127.0.0.1:{project.http_port}"
+    with urllib.request.urlopen(base + "/status.json", timeout=10) as r:
+        served = json.loads(r.read())
+    assert [sh["id"] for sh in served["shards"]] == [sh["id"] for sh in status["shards"]], served
+    with urllib.request.urlopen(base + "/", timeout=10) as r:
+        assert r.headers.get_content_type() == "text/html" and b"Clossyne" in r.read()
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+        assert b"clossyne_worker_up" in r.read()
 
 
 def _crash(project, service):
@@ -630,6 +647,7 @@ def test_cluster_survives_lost_disk_and_partition(tmp_path):
         _wait("DBSIZE", 60, lambda: (client.dbsize() == 0, "dbsize"), p)
         st = _wait_replicated(p, 60, "two in-sync members per shard")
         print(f"members: {_members(st)}")
+        _http_pages(p, st)
         assert len(st["shards"]) == len(SPLIT_POINTS) + 1, st["shards"]
 
         pipe = client.pipeline(transaction=False)
