@@ -46,9 +46,19 @@ std::size_t serving_workers(const WorkerRegistry& workers) {
 
 }  // namespace
 
+// Both merge limits 0 turn merging off. Otherwise a measure with a split limit needs a merge
+// limit: with 0 it would not hold merges back, so what it splits the other would merge again.
 std::string settle_merge_limits(BalancePolicy& p, bool keys_given, bool bytes_given) {
   if (!keys_given) p.shard_min_keys = p.shard_max_keys / 4;
   if (!bytes_given) p.shard_min_bytes = p.shard_max_bytes / 4;
+  const bool merging = p.shard_min_keys || p.shard_min_bytes;
+  if (merging && p.shard_max_keys && !p.shard_min_keys)
+    return "--shard-min-keys 0 with --shard-max-keys set: shards split by keys would be merged "
+           "back (give both --shard-min-keys 0 and --shard-min-bytes 0 to turn merging off)";
+  if (merging && p.shard_max_bytes && !p.shard_min_bytes)
+    return "--shard-min-bytes 0 with --shard-max-bytes set: shards split by bytes would be "
+           "merged back (give both --shard-min-keys 0 and --shard-min-bytes 0 to turn merging "
+           "off)";
   if (p.shard_max_keys && p.shard_min_keys > p.shard_max_keys / 2)
     return "--shard-min-keys must be at most half of --shard-max-keys (or a split would be "
            "merged back)";
@@ -61,7 +71,8 @@ std::string settle_merge_limits(BalancePolicy& p, bool keys_given, bool bytes_gi
 void plan_merges(const ShardMap& map, const WorkerRegistry& workers, const BalancePolicy& policy,
                  int busy_merges, bool may_move, BalanceActions& out) {
   if (!policy.shard_min_keys && !policy.shard_min_bytes) return;
-  std::size_t shards = map.size();
+  // A merge under way already takes one shard from the map.
+  std::size_t shards = map.size() - std::min<std::size_t>(map.size(), std::max(busy_merges, 0));
   const std::size_t floor = serving_workers(workers);
   for (std::size_t i = 0; i + 1 < map.size(); ++i) {
     if (busy_merges >= policy.max_merges || shards <= floor) return;

@@ -13,6 +13,16 @@
 #include "worker/undo_log.hpp"
 
 namespace clossyne {
+namespace {
+
+// The keys of `tree` inside `info`'s range [lo, hi).
+Treap in_range(Treap tree, const ShardInfo& info) {
+  Treap inside = tree.split(info.lo);
+  if (info.hi) inside.split(*info.hi);  // what it returns (keys >= hi) is dropped
+  return inside;
+}
+
+}  // namespace
 
 // One row per sub-op: the fields it needs are checked in apply(), never by the handler.
 struct Shard::Command {
@@ -102,16 +112,17 @@ std::pair<Shard, Shard> Shard::cut(std::string_view key, uint32_t left_id, uint6
 }
 
 Shard Shard::join(Shard&& left, Shard&& right, const ShardInfo& whole) {
-  Treap& l = left.tree_;
-  Treap& r = right.tree_;
+  // Only each piece's keys inside its own range: a key hidden by narrowed bounds is no live value.
+  Treap l = in_range(std::move(left.tree_), left.info_);
+  Treap r = in_range(std::move(right.tree_), right.info_);
   const bool ordered =
       l.empty() || r.empty() || compare_keys(*l.select(l.size() - 1), *r.select(0)) < 0;
   if (ordered && l.seed() == r.seed()) {
     l.join(std::move(r));  // O(log n) (the smaller side's nodes change arenas)
   } else {
-    // Not two halves of one cut (keys hidden by narrowed bounds, another seed): key by key.
+    // Not two halves of one cut (another seed, overlapping ranges): key by key.
     r.for_each([&l](std::string_view k, std::string_view v) {
-      if (!l.find(k)) l.set(k, v);
+      l.set(k, v);
       return true;
     });
   }

@@ -85,6 +85,34 @@ std::vector<uint32_t> ShardTable::unseen_split(const ShardInfo& s, const std::se
   return out;
 }
 
+// A shard the assignment would create empty (not held, not importing, not the join of an unseen
+// split) over a range where this worker holds a shard the assignment neither lists nor drops (at
+// any epoch: an abandoned merge's join may be below or above the pair's later epochs): its keys
+// would be hidden by an empty shard, so the assignment is refused, and the broker learns what is
+// held when this worker registers. Cutting the held shard back instead is not safe: it may have
+// taken writes as one shard, and its pieces would claim epochs they never had.
+Status ShardTable::refuse_empty_over_newer(const std::vector<ShardInfo>& shards,
+                                           const std::vector<ShardInfo>& drops,
+                                           const std::set<uint32_t>& listed) const {
+  std::set<uint32_t> dropped;
+  for (const ShardInfo& d : drops) dropped.insert(d.id);
+  for (const ShardInfo& s : shards) {
+    if (s.importing || shards_.count(s.id) || !unseen_split(s, listed, {}).empty()) continue;
+    for (const auto& [id, shard] : shards_) {
+      const ShardInfo& h = shard.info();
+      if (listed.count(id) || dropped.count(id) || h.importing) continue;
+      const bool meets =
+          (!s.hi || compare_keys(h.lo, *s.hi) < 0) && (!h.hi || compare_keys(s.lo, *h.hi) < 0);
+      if (!meets) continue;
+      return Status::Error(fmt::format(
+          "refusing to create shard {} epoch {} {} empty: this worker holds shard {} epoch {} {} "
+          "over it",
+          s.id, s.epoch, describe_range(s.lo, s.hi), id, h.epoch, describe_range(h.lo, h.hi)));
+    }
+  }
+  return Status::Ok();
+}
+
 // Records the drop of every held shard `drops` names at exactly its held epoch (and not listed).
 bool ShardTable::drop_listed(const std::vector<ShardInfo>& drops, const std::set<uint32_t>& listed,
                              std::set<uint32_t>& dropped) {
@@ -109,6 +137,7 @@ Status ShardTable::assign(const std::vector<ShardInfo>& shards, const std::vecto
   // Log first: the records say what the shards will be, then the change is made.
   std::set<uint32_t> listed;
   for (const ShardInfo& s : shards) listed.insert(s.id);
+  if (Status st = refuse_empty_over_newer(shards, drops, listed); !st.ok()) return st;
   std::set<uint32_t> reset;  // held, but listed as importing anew: start again from empty
   std::map<uint32_t, std::vector<uint32_t>> joins;  // new shard -> the pieces it is made of
   std::set<uint32_t> joined;                        // those pieces

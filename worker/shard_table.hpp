@@ -110,6 +110,9 @@ class ShardTable {
   std::optional<Reply> accept_seq(const Op& sub, Shard& shard);
   std::vector<uint32_t> unseen_split(const ShardInfo& s, const std::set<uint32_t>& listed,
                                      const std::set<uint32_t>& taken) const;
+  Status refuse_empty_over_newer(const std::vector<ShardInfo>& shards,
+                                 const std::vector<ShardInfo>& drops,
+                                 const std::set<uint32_t>& listed) const;
   uint64_t join_pieces(const ShardInfo& info, const std::vector<uint32_t>& pieces);
 
   std::string worker_id_;

@@ -199,7 +199,7 @@ void Worker::handle(std::string_view body) {
     commit_turn();  // the changes before it are committed (and answered) first
     if (Status st = shards_.assign(op.shards, op.drops, op.cluster); !st.ok()) {
       spdlog::error(
-          "cannot persist the assignment ({}); keeping the current shards and asking "
+          "cannot take the assignment ({}); keeping the current shards and asking "
           "again",
           st.message());
       assign_failed_ = true;

@@ -84,3 +84,39 @@ TEST_CASE("merge limits default to a quarter of the split limits and at most hal
   CHECK(settle_merge_limits(p, true, true).empty());
   CHECK(p.shard_min_bytes == 0);
 }
+
+TEST_CASE("a merge limit of 0 beside a split limit of the same measure is refused") {
+  BalancePolicy p;
+  p.shard_max_keys = 1000;
+  p.shard_max_bytes = 64 << 20;
+  p.shard_min_keys = 0;  // --shard-max-keys 1000 --shard-min-keys 0: split by keys, merged by bytes
+  CHECK_THAT(settle_merge_limits(p, true, false), Catch::Contains("--shard-min-keys 0"));
+  BalancePolicy q;
+  q.shard_max_keys = 1000;
+  q.shard_max_bytes = 64 << 20;
+  q.shard_min_bytes = 0;
+  CHECK_THAT(settle_merge_limits(q, false, true), Catch::Contains("--shard-min-bytes 0"));
+  // Both 0: merging is off, whatever the split limits.
+  BalancePolicy off;
+  off.shard_max_keys = 1000;
+  off.shard_max_bytes = 64 << 20;
+  off.shard_min_keys = 0;
+  off.shard_min_bytes = 0;
+  CHECK(settle_merge_limits(off, true, true).empty());
+  // No split limit for keys: a merge limit of 0 for keys is fine.
+  BalancePolicy bytes_only;
+  bytes_only.shard_max_keys = 0;
+  bytes_only.shard_max_bytes = 64 << 20;
+  CHECK(settle_merge_limits(bytes_only, false, false).empty());
+}
+
+TEST_CASE("a merge under way counts as one shard against the one-per-worker floor") {
+  // Six shards, the first two merging: five once that ends; four workers: one merge more, not two.
+  auto map = make_map({{"w1", 1}, {"w1", 1}, {"w1", 1}, {"w1", 1}, {"w1", 1}, {"w1", 1}});
+  map.at(0).busy = ShardBusy::kMerging;
+  map.at(1).busy = ShardBusy::kMerging;
+  BalancePolicy p = merging(100);
+  p.max_merges = 8;
+  auto a = plan_balance(map, workers({"w1", "w2", "w3", "w4"}), p, 0, 0, 1);
+  CHECK(a.merges.size() == 1);
+}
