@@ -177,6 +177,8 @@ class Broker {
   void merge_member_gone(ShardEntry& left, const std::string& worker);
   void finish_merge(ShardEntry& left);
   void abort_merge(ShardEntry& shard, const std::string& why, bool release = true);
+  void mark_merge_unrecorded(const ShardEntry& shard);
+  void leave_abandoned_merge(ShardEntry& shard, const Migration& merge);
   void check_merges(int64_t now);
   void continue_merges();
 

@@ -116,6 +116,7 @@ void Broker::on_merge_reply(const InternalRef& ref, const Reply& reply) {
     spdlog::warn("broker: {} did not merge shards {} and {}: {}", ref.worker, left.info.id,
                  m.merge_right, reply.ok ? "an unexpected reply" : reply.error);
     m.split_failed.insert(ref.worker);  // it holds both shards as they were
+    m.merge_refused.insert(ref.worker);
   }
   m.confirming.erase(ref.worker);
   if (m.confirming.empty()) finish_merge(left);
@@ -125,12 +126,14 @@ void Broker::on_merge_reply(const InternalRef& ref, const Reply& reply) {
 // registers again. The single owner of an unreplicated pair: the merge is abandoned.
 void Broker::merge_member_gone(ShardEntry& left, const std::string& worker) {
   auto& m = left.move;
-  if (!m.confirming.count(worker) && !m.split_ok.count(worker)) return;
+  // One that refused holds the pair as it was, but leaves it too now.
+  const bool refused = m.merge_refused.erase(worker) > 0;
+  if (!refused && !m.confirming.count(worker) && !m.split_ok.count(worker)) return;
   if (!left.replicated()) {
     abort_merge(left, fmt::format("its owner '{}' failed", worker));
     return;
   }
-  left.unrecorded = true;
+  mark_merge_unrecorded(left);
   m.split_failed.insert(worker);
   m.split_ok.erase(worker);
   m.confirming.erase(worker);
@@ -188,7 +191,18 @@ void Broker::finish_merge(ShardEntry& left) {
   reroute_held(std::move(held_b), range_b);
 }
 
+// Writes on either shard wait for a recorded configuration without a failed member.
+void Broker::mark_merge_unrecorded(const ShardEntry& shard) {
+  const uint32_t left_id = shard.move.merge_left ? shard.move.merge_left : shard.info.id;
+  auto il = map_.by_id(left_id);
+  if (!il || *il + 1 >= map_.size()) return;
+  map_.at(*il).unrecorded = true;
+  map_.at(*il + 1).unrecorded = true;
+}
+
 // Both shards stay as they were; what waits on them goes on (to their owner, or fails if dead).
+// Without `release` (a newer copy of `shard` registered and replaces it) only the other is
+// released: it would otherwise stay idle with its ops held.
 void Broker::abort_merge(ShardEntry& shard, const std::string& why, bool release) {
   const uint32_t left_id = shard.move.merge_left ? shard.move.merge_left : shard.info.id;
   auto il = map_.by_id(left_id);
@@ -196,20 +210,47 @@ void Broker::abort_merge(ShardEntry& shard, const std::string& why, bool release
   ShardEntry& left = map_.at(*il);
   ShardEntry& right = map_.at(*il + 1);
   spdlog::warn("broker: merge of shards {} and {} abandoned: {}", left.info.id, right.info.id, why);
-  const std::set<std::string> failed = left.move.split_failed;
+  const Migration merge = left.move;
   for (ShardEntry* e : {&left, &right}) {
     e->busy = ShardBusy::kNone;
     e->move = Migration{};
   }
-  if (!release) return;
-  for (ShardEntry* e : {&left, &right}) {
-    if (e->replicated()) {
-      for (const auto& w : failed) {
-        if (!registry_.alive(w) && e->has_member(w)) member_failed(*e, w, "it failed a merge");
+  const uint32_t right_id = right.info.id;
+  for (uint32_t id : {left_id, right_id}) {
+    auto i = map_.by_id(id);
+    if (!i || (!release && id == shard.info.id)) continue;
+    leave_abandoned_merge(map_.at(*i), merge);
+  }
+}
+
+// After an abandoned merge: every member that did not refuse it may hold the merged shard (its
+// answer was lost, or it failed after joining), so it leaves the shard's configuration, recorded
+// at an epoch above the merged shard's (a copy of that one then loses at any registration). If no
+// member is left, live ones are asked to register again: what they hold (the merged shard or the
+// pair) is then adopted by the usual rules. Writes that waited for a configuration without a
+// failed member are settled, then the shard serves.
+void Broker::leave_abandoned_merge(ShardEntry& e, const Migration& merge) {
+  if (e.replicated()) {
+    std::vector<std::string> leaving = e.followers;
+    leaving.push_back(e.owner);  // the primary last: a follower that stays may replace it
+    std::erase_if(leaving, [&](const std::string& w) { return merge.merge_refused.count(w); });
+    if (!leaving.empty()) e.info.epoch = std::max(e.info.epoch, merge.merged.epoch);
+    for (const auto& w : leaving) {
+      if (e.has_member(w)) member_failed(e, w, "it may have merged the shards");
+    }
+    for (const auto& w : leaving) {
+      if (e.owner.empty() && registry_.alive(w)) {
+        Op again;
+        again.op = std::string(op::kReregister);
+        send_to_worker(w, again);
       }
     }
-    release_held(*e);
   }
+  e.unrecorded = false;
+  if (e.busy != ShardBusy::kReconfiguring) {
+    for (uint64_t sub_id : std::exchange(e.deferred, {})) finish_replicated(sub_id);
+  }
+  release_held(e);
 }
 
 // Members that have not answered in time are asked again (a merge is idempotent on the worker);

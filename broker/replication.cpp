@@ -187,7 +187,10 @@ void Broker::member_failed(ShardEntry& shard, const std::string& worker, const s
     return;
   }
   if (shard.busy == ShardBusy::kMerging) {  // the merge's end decides the merged shard's members
+    // Writes that waited only for it wait on (either shard) for a configuration without it; the
+    // merge's end may replace the shards, so they are deferred before it.
     const uint32_t left = shard.move.merge_left ? shard.move.merge_left : shard.info.id;
+    mark_merge_unrecorded(shard);
     for (uint64_t sub_id : answered) finish_replicated(sub_id);
     if (auto i = map_.by_id(left); i && map_.at(*i).busy == ShardBusy::kMerging)
       merge_member_gone(map_.at(*i), worker);

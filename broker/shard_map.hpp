@@ -41,14 +41,15 @@ struct Migration {
                                      // a replicated split: members yet to answer it
   std::vector<ShardInfo> pieces;     // a replicated split: the pieces, as the first member cut them
   std::set<std::string> split_ok;    // ... and the members whose pieces match them
-  std::set<std::string> split_failed;  // ... and those that died or failed meanwhile
-  std::string replacing;               // a join that moves a member: the member it replaces
-  uint32_t merge_right = 0;            // a merge, on its left shard: the right one
-  uint32_t merge_left = 0;             // ... and on its right shard: the left one
-  ShardInfo merged;                    // ... the new shard (id, epoch, bounds, members)
-  uint64_t expected = 0;               // id of the internal request whose reply moves the change on
-  uint64_t copied = 0;                 // keys copied so far
-  int64_t deadline_ms = 0;             // abort when no step completes by then
+  std::set<std::string> split_failed;   // ... and those that died or failed meanwhile
+  std::set<std::string> merge_refused;  // a merge: members that answered it with a refusal
+  std::string replacing;                // a join that moves a member: the member it replaces
+  uint32_t merge_right = 0;             // a merge, on its left shard: the right one
+  uint32_t merge_left = 0;              // ... and on its right shard: the left one
+  ShardInfo merged;                     // ... the new shard (id, epoch, bounds, members)
+  uint64_t expected = 0;    // id of the internal request whose reply moves the change on
+  uint64_t copied = 0;      // keys copied so far
+  int64_t deadline_ms = 0;  // abort when no step completes by then
 };
 
 // A range of the map is one of: a shard with an owner (served while the owner is alive); a shard
