@@ -490,11 +490,14 @@ TEST_CASE("a split the broker never learned of is joined back when it assigns th
   CHECK(paths_of(whole->tree()) == paths);
   CHECK(t.execute(routed("get", 1, 3, key_n(499))).value == value_n(499));
 
-  // Pieces that do not tile a newly listed shard are kept (only a drop deletes them).
+  // Pieces that do not tile a newly listed shard are kept (only a drop deletes them), and no
+  // empty shard is created over them: the assignment is refused.
   REQUIRE(t.execute(split_op(t.find(1)->info(), 10, 11)).ok);
-  REQUIRE(t.assign({shard_info(12, "", key_n(100), 5)}).ok());
-  REQUIRE(t.size() == 4);  // 2 (an import), the pieces 10 and 11, and the new, empty 12
-  CHECK(t.find(12)->count() == 0);
+  const Status refused = t.assign({shard_info(12, "", key_n(100), 5)});
+  CHECK_FALSE(refused.ok());
+  CHECK_THAT(refused.message(), Catch::Contains("refusing to create shard 12"));
+  REQUIRE(t.size() == 3);  // 2 and the pieces 10 and 11
+  CHECK(t.find(12) == nullptr);
   CHECK(t.find(10)->count() + t.find(11)->count() == 500);
 }
 
