@@ -37,7 +37,8 @@ case $TARGET in
       frontend/command_table.cpp frontend/glob_match.cpp frontend/local_commands.cpp
       frontend/command_docs.cpp frontend/config_table.cpp frontend/resp_writer.cpp
       frontend/resp_parser.cpp frontend/request_parser.cpp frontend/inline_split.cpp
-      -lcrypto -lspdlog -lfmt)
+      frontend/command_stats.cpp frontend/slowlog.cpp frontend/latency_command.cpp
+      common/latency_histogram.cpp -lcrypto -lspdlog -lfmt)
     SEEDS=fuzz/auth_corpus ;;
   *) echo "unknown fuzz target '$TARGET'" >&2; exit 2 ;;
 esac
