@@ -179,6 +179,8 @@ class Broker {
   void abort_merge(ShardEntry& shard, const std::string& why, bool release = true);
   void mark_merge_unrecorded(const ShardEntry& shard);
   void leave_abandoned_merge(ShardEntry& shard, const Migration& merge);
+  std::vector<uint64_t> stop_waiting_for(const ShardEntry& shard, const std::string& worker,
+                                         const std::string& why);
   void check_merges(int64_t now);
   void continue_merges();
 

@@ -224,27 +224,36 @@ void Broker::abort_merge(ShardEntry& shard, const std::string& why, bool release
 }
 
 // After an abandoned merge: every member that did not refuse it may hold the merged shard (its
-// answer was lost, or it failed after joining), so it leaves the shard's configuration, recorded
-// at an epoch above the merged shard's (a copy of that one then loses at any registration). If no
-// member is left, live ones are asked to register again: what they hold (the merged shard or the
-// pair) is then adopted by the usual rules. Writes that waited for a configuration without a
-// failed member are settled, then the shard serves.
+// answer was lost, or it failed after joining), so it leaves the shard's configuration. Those that
+// stay record it at once at an epoch above the merged shard's (a copy of that one then loses at
+// any registration); with none left, the shard waits for its members to register, and live ones
+// are asked to (what they hold, the merged shard or the pair, is then adopted by the usual rules).
+// Writes that waited for a configuration without a failed member are settled, then it serves.
 void Broker::leave_abandoned_merge(ShardEntry& e, const Migration& merge) {
-  if (e.replicated()) {
-    std::vector<std::string> leaving = e.followers;
-    leaving.push_back(e.owner);  // the primary last: a follower that stays may replace it
-    std::erase_if(leaving, [&](const std::string& w) { return merge.merge_refused.count(w); });
-    if (!leaving.empty()) e.info.epoch = std::max(e.info.epoch, merge.merged.epoch);
+  std::vector<std::string> staying, leaving;
+  for (const auto& w : e.replicated() ? e.info.replicas : std::vector<std::string>{}) {
+    (merge.merge_refused.count(w) && registry_.alive(w) ? staying : leaving).push_back(w);
+  }
+  const std::string why = "it may have merged the shards";
+  if (!leaving.empty() && staying.empty()) {
+    e.set_members(e.owner, {});
+    member_failed(e, e.owner, why);  // the shard's writes fail; it waits for its members
     for (const auto& w : leaving) {
-      if (e.has_member(w)) member_failed(e, w, "it may have merged the shards");
+      if (!registry_.alive(w)) continue;
+      Op again;
+      again.op = std::string(op::kReregister);
+      send_to_worker(w, again);
     }
+  } else if (!leaving.empty()) {
+    std::vector<uint64_t> writes;
     for (const auto& w : leaving) {
-      if (e.owner.empty() && registry_.alive(w)) {
-        Op again;
-        again.op = std::string(op::kReregister);
-        send_to_worker(w, again);
-      }
+      writes = stop_waiting_for(e, w, why);
+      e.departed[w] = now_ms();
     }
+    e.info.epoch = std::max(e.info.epoch, merge.merged.epoch);
+    reconfigure(e, staying.front(), {staying.begin() + 1, staying.end()},
+                fmt::format("{} left: {}", fmt::join(leaving, ","), why));
+    for (uint64_t sub_id : writes) finish_replicated(sub_id);
   }
   e.unrecorded = false;
   if (e.busy != ShardBusy::kReconfiguring) {

@@ -161,16 +161,15 @@ void Broker::finish_replicated(uint64_t sub_id) {
   complete_part(sub_id, std::move(r));
 }
 
-// `worker` no longer follows `shard`'s configuration: a new one without it, with a follower that
-// answered every write as primary if it was the primary. No such follower: the shard waits for
-// its members to register again.
-void Broker::member_failed(ShardEntry& shard, const std::string& worker, const std::string& why) {
-  if (!shard.replicated() || !shard.has_member(worker)) return;
-  std::vector<uint64_t> answered;  // writes that waited only for it
+// The shard's replicated writes no longer wait for `worker`; one it was the primary of and has not
+// answered fails. Returns every replicated write of the shard (those may now be answered).
+std::vector<uint64_t> Broker::stop_waiting_for(const ShardEntry& shard, const std::string& worker,
+                                               const std::string& why) {
+  std::vector<uint64_t> writes;
   parts_.for_each([&](uint64_t sub_id, const PartRef& ref) {
-    if (ref.shard_id == shard.info.id && ref.replicated) answered.push_back(sub_id);
+    if (ref.shard_id == shard.info.id && ref.replicated) writes.push_back(sub_id);
   });
-  for (uint64_t sub_id : answered) {
+  for (uint64_t sub_id : writes) {
     PartRef* ref = parts_.find(sub_id);
     std::erase(ref->waiting, worker);
     if (ref->worker == worker && !ref->result) {
@@ -181,6 +180,15 @@ void Broker::member_failed(ShardEntry& shard, const std::string& worker, const s
           ErrorCode::kUnavailable);
     }
   }
+  return writes;
+}
+
+// `worker` no longer follows `shard`'s configuration: a new one without it, with a follower that
+// answered every write as primary if it was the primary. No such follower: the shard waits for
+// its members to register again.
+void Broker::member_failed(ShardEntry& shard, const std::string& worker, const std::string& why) {
+  if (!shard.replicated() || !shard.has_member(worker)) return;
+  const std::vector<uint64_t> answered = stop_waiting_for(shard, worker, why);
   if (shard.busy == ShardBusy::kSplitting) {  // the split's end decides the pieces' members
     split_member_gone(shard, worker);
     for (uint64_t sub_id : answered) finish_replicated(sub_id);

@@ -7,8 +7,9 @@
 namespace clossyne::testing {
 namespace {
 
-broker::BrokerConfig merge_config(int replicas) {
+broker::BrokerConfig merge_config(int replicas, int liveness_ms = 3500) {
   broker::BrokerConfig cfg;
+  cfg.liveness_ms = liveness_ms;
   cfg.min_workers = replicas;
   cfg.replicas = replicas;
   cfg.op_timeout_ms = 5000;
@@ -157,6 +158,37 @@ TEST_CASE("broker loop: an abandoned merge removes members that did not refuse i
   auto acked = h.reply(next);
   REQUIRE(acked);
   CHECK(acked->ok);
+}
+
+TEST_CASE("broker loop: an abandoned merge that leaves no member asks live ones what they hold") {
+  BrokerHarness h(merge_config(2, 800));
+  Pair p(h);
+  const uint64_t id = h.send(BrokerHarness::set_op("a", "v"));  // on A
+  auto at_primary = h.expect_sub(*p.primary, "set");
+  auto at_follower = h.expect_sub(*p.follower, "set");
+  REQUIRE(at_primary);
+  REQUIRE(at_follower);
+  REQUIRE(h.call(merge_op(p.a.id, p.b.id)).ok);
+  REQUIRE(h.expect_sub(*p.primary, "merge"));
+  REQUIRE(h.expect_sub(*p.follower, "merge"));
+  // The primary (slow: its merge answer is lost) fails the old write; then the follower dies.
+  p.follower->ok(*at_follower);
+  p.primary->fail(*at_primary, ErrorCode::kReplicaGap, "ERR replication gap");
+  p.follower->heartbeats = false;
+  auto r = h.reply(id);
+  REQUIRE(r);
+  CHECK_FALSE(r->ok);
+  // Neither refused: both may hold the merged shard. The live one is not told to hold A or B
+  // (it may have joined them), it is asked to register again.
+  auto again = h.expect(*p.primary,
+                        [](const Received& x) { return !x.in_batch && x.op.op == "reregister"; });
+  CHECK(again);
+  CHECK(h.quiet(
+      *p.primary,
+      [&](const Received& x) {
+        return !x.in_batch && x.op.op == "assign" && (lists(x.op, p.a.id) || lists(x.op, p.b.id));
+      },
+      200));
 }
 
 TEST_CASE("broker loop: a newer copy of one shard of a merging pair releases the other's ops") {
