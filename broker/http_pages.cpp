@@ -33,9 +33,11 @@ std::vector<std::pair<double, uint64_t>> latency_buckets(const LatencyHistogram&
 void Broker::start_http() {
   if (config_.http.empty()) return;
   http_ = std::make_unique<HttpServer>();
+  // Every page exists before the port opens: a scrape right after start gets figures, not a 404.
+  http_->publish("/", {"text/html; charset=utf-8", std::string(cluster_page_html())});
+  publish_http();
   if (Status st = http_->start(config_.http); !st.ok())
     throw std::runtime_error("--http: " + st.message());
-  http_->publish("/", {"text/html; charset=utf-8", std::string(cluster_page_html())});
   spdlog::info("broker: HTTP on {} (/metrics, /status.json, / the cluster page)", config_.http);
 }
 
@@ -62,7 +64,8 @@ void Broker::metrics_workers(MetricsText& m) const {
            "Seconds since the broker last heard from the worker.");
   for (const auto& [id, w] : registry_.all())
     m.sample("clossyne_worker_heartbeat_age_seconds", {{"worker", id}},
-             static_cast<double>(turn_ms_ - w.last_seen_ms) / 1000.0);
+             // last_seen_ms may be later than the turn's start (a heartbeat this turn): never < 0.
+             static_cast<double>(std::max<int64_t>(0, turn_ms_ - w.last_seen_ms)) / 1000.0);
   m.family("clossyne_worker_keys", "gauge", "Keys in the shards the worker owns (heartbeats).");
   for (const auto& [id, w] : registry_.all())
     m.sample("clossyne_worker_keys", {{"worker", id}}, load.count(id) ? load.at(id) : 0);
