@@ -46,10 +46,10 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import msgpack
 import pytest
 import redis
-import zmq
+
+from bus_envelope import envelope_call
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "compose" / "cluster"
@@ -180,26 +180,6 @@ def _copy_out(cid, path):
         return tar.extractfile(os.path.basename(path)).read()
 
 
-def _status_call(endpoint, curve, wait_ms):
-    """One status envelope on a fresh DEALER; the decoded reply, or None without one in wait_ms."""
-    ctx = zmq.Context.instance()
-    s = ctx.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    try:
-        if curve is not None:
-            secret, server = curve
-            s.curve_secretkey = secret
-            s.curve_publickey = zmq.curve_public(secret)
-            s.curve_serverkey = server
-        s.connect(endpoint)
-        s.send(msgpack.packb({"v": 1, "id": 7, "op": "status"}, use_bin_type=True))
-        if not s.poll(wait_ms, zmq.POLLIN):
-            return None
-        return msgpack.unpackb(s.recv(), raw=False)
-    finally:
-        s.close(linger=0)
-
-
 def _bus_needs_keys(project):
     """The broker's client port, reached from the host over the project's network: a DEALER without
     the cluster's keys gets no reply, one with the client key (copied out of the keys volume) gets the
@@ -209,8 +189,8 @@ def _bus_needs_keys(project):
              timeout=30)
     endpoint = f"tcp://{r.stdout.split()[0]}:4298"
     curve = (_copy_out(cid, "/keys/client.key").strip(), _copy_out(cid, "/keys/broker.pub").strip())
-    assert _status_call(endpoint, None, 2000) is None, "the broker answered a client without keys"
-    reply = _status_call(endpoint, curve, 10000)
+    assert envelope_call(endpoint, {"op": "status"}, None, 2.0) is None, "the broker answered a client without keys"
+    reply = envelope_call(endpoint, {"op": "status"}, curve, 10.0)
     assert reply is not None and reply.get("ok") is True, reply
 
 
